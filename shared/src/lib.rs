@@ -1,0 +1,8 @@
+//! Inlet's common crate. Layers, from the inside out:
+//! - [`scim`]: the SCIM 2.0 protocol, pure (no I/O);
+//! - [`store`]: the single-table storage contract and its backends;
+//! - [`domain`]: tenants, users, groups, ownership, on top of the store;
+//! - [`api`]: framework-independent request handling shared by every entry point.
+
+pub mod scim;
+pub mod store;

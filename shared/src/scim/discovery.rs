@@ -1,0 +1,59 @@
+//! Discovery documents (RFC 7644 §4): what Inlet really supports, nothing more.
+
+use super::list::MAX_COUNT;
+use super::schema::{ENTERPRISE, GROUP_CORE, GROUP_TYPE, ResourceType, USER_CORE, USER_TYPE};
+use serde_json::{Value, json};
+
+pub fn service_provider_config(base: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+        "documentationUri": "https://github.com/inlet-scim/inlet#readme",
+        "patch": {"supported": true},
+        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "filter": {"supported": true, "maxResults": MAX_COUNT},
+        "changePassword": {"supported": false},
+        "sort": {"supported": true},
+        "etag": {"supported": true},
+        "authenticationSchemes": [{
+            "type": "oauthbearertoken",
+            "name": "OAuth Bearer Token",
+            "description": "A per-tenant secret token sent as 'Authorization: Bearer <token>'.",
+            "primary": true,
+        }],
+        "meta": {"resourceType": "ServiceProviderConfig", "location": format!("{base}/ServiceProviderConfig")},
+    })
+}
+
+fn resource_type_json(rt: &ResourceType, base: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+        "id": rt.name,
+        "name": rt.name,
+        "endpoint": rt.endpoint,
+        "description": rt.core.description,
+        "schema": rt.core.id,
+        "schemaExtensions": rt.extensions.iter().map(|s| json!({"schema": s.id, "required": false})).collect::<Vec<_>>(),
+        "meta": {"resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/{}", rt.name)},
+    })
+}
+
+/// All resource types, or the one named `id` (case-insensitively).
+pub fn resource_types(base: &str, id: Option<&str>) -> Option<Vec<Value>> {
+    let all = [&USER_TYPE, &GROUP_TYPE];
+    let chosen: Vec<Value> = all
+        .iter()
+        .filter(|rt| id.is_none_or(|id| rt.name.eq_ignore_ascii_case(id)))
+        .map(|rt| resource_type_json(rt, base))
+        .collect();
+    (!chosen.is_empty()).then_some(chosen)
+}
+
+/// All schemas, or the one whose URN is `id`.
+pub fn schemas(base: &str, id: Option<&str>) -> Option<Vec<Value>> {
+    let chosen: Vec<Value> = [&USER_CORE, &ENTERPRISE, &GROUP_CORE]
+        .iter()
+        .filter(|s| id.is_none_or(|id| s.id.eq_ignore_ascii_case(id)))
+        .map(|s| s.to_json(&format!("{base}/Schemas/{}", s.id)))
+        .collect();
+    (!chosen.is_empty()).then_some(chosen)
+}

@@ -1,0 +1,210 @@
+//! `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5) over a canonical resource.
+
+use super::error::ScimResult;
+use super::filter::matches_element;
+use super::path::{PatchPath, Target};
+use super::schema::{ResourceType, Returned};
+use serde_json::{Map, Value};
+
+/// Always returned, whatever the client asks for.
+const ALWAYS: [&str; 2] = ["schemas", "id"];
+
+#[derive(Debug, Clone, Default)]
+pub struct Projection {
+    attributes: Vec<PatchPath>,
+    excluded: Vec<PatchPath>,
+}
+
+/// Splits a comma-separated attribute list, keeping commas inside `[...]` filters.
+fn split_list(text: &str) -> Vec<&str> {
+    let (mut parts, mut depth, mut start) = (Vec::new(), 0i32, 0);
+    for (i, c) in text.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(text.get(start..i).unwrap_or_default());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(text.get(start..).unwrap_or_default());
+    parts.into_iter().map(str::trim).filter(|p| !p.is_empty()).collect()
+}
+
+fn parse_list(text: Option<&str>, rt: &ResourceType) -> ScimResult<Vec<PatchPath>> {
+    text.map_or(Ok(Vec::new()), |t| split_list(t).into_iter().map(|p| PatchPath::parse(p, rt)).collect())
+}
+
+impl Projection {
+    pub fn parse(attributes: Option<&str>, excluded: Option<&str>, rt: &ResourceType) -> ScimResult<Self> {
+        Ok(Self { attributes: parse_list(attributes, rt)?, excluded: parse_list(excluded, rt)? })
+    }
+
+    pub fn is_default(&self) -> bool {
+        self.attributes.is_empty() && self.excluded.is_empty()
+    }
+
+    /// Will the response contain top-level attribute `name`? Lets callers skip loading
+    /// data nobody asked for (group members, a user's groups). `returned: request`
+    /// attributes are only included when listed in `attributes`.
+    pub fn includes(&self, name: &str, returned: Returned) -> bool {
+        let named = |list: &[PatchPath]| list.iter().any(|p| p.attr.attr.eq_ignore_ascii_case(name));
+        let whole_excluded = self
+            .excluded
+            .iter()
+            .any(|p| p.attr.attr.eq_ignore_ascii_case(name) && p.attr.sub.is_none() && p.sub.is_none());
+        match returned {
+            Returned::Always => true,
+            Returned::Never => false,
+            Returned::Request => named(&self.attributes),
+            Returned::Default => !whole_excluded && (self.attributes.is_empty() || named(&self.attributes)),
+        }
+    }
+
+    pub fn apply(&self, full: Value, rt: &ResourceType) -> Value {
+        let Value::Object(src) = full else { return full };
+        let mut out = if self.attributes.is_empty() {
+            src.clone()
+        } else {
+            let mut out: Map<String, Value> =
+                ALWAYS.iter().filter_map(|k| src.get(*k).map(|v| ((*k).to_owned(), v.clone()))).collect();
+            for p in &self.attributes {
+                copy_path(&src, &mut out, p, rt);
+            }
+            out
+        };
+        for p in &self.excluded {
+            remove_path(&mut out, p, rt);
+        }
+        Value::Object(out)
+    }
+}
+
+fn holder<'a>(obj: &'a Map<String, Value>, t: &Target) -> Option<&'a Map<String, Value>> {
+    match t.ext {
+        None => Some(obj),
+        Some(id) => obj.get(id)?.as_object(),
+    }
+}
+
+fn copy_path(src: &Map<String, Value>, out: &mut Map<String, Value>, p: &PatchPath, rt: &ResourceType) {
+    let Some(t) = p.attr.locate(rt) else { return };
+    let Some(value) = holder(src, &t).and_then(|h| h.get(t.top.name)) else { return };
+    let sub = t.sub.map(|s| s.name).or(p.sub.as_deref());
+    let keep = |item: &Value| p.filter.as_ref().is_none_or(|f| matches_element(f, item, t.top));
+    let narrow = |item: &Value| match sub {
+        None => Some(item.clone()),
+        Some(s) => item.get(s).map(|v| {
+            let mut m = Map::new();
+            m.insert(s.to_owned(), v.clone());
+            Value::Object(m)
+        }),
+    };
+    let picked = match value {
+        Value::Array(items) => Value::Array(items.iter().filter(|i| keep(i)).filter_map(narrow).collect()),
+        v => match narrow(v) {
+            Some(v) => v,
+            None => return,
+        },
+    };
+    let target = match t.ext {
+        None => Some(out),
+        Some(id) => super::resource::object_entry(out, id),
+    };
+    if let Some(target) = target {
+        merge(target, t.top.name, picked);
+    }
+}
+
+/// Two requested sub-attributes of one attribute (`name.givenName,name.familyName`) merge.
+fn merge(target: &mut Map<String, Value>, key: &str, new: Value) {
+    match (target.get_mut(key), new) {
+        (Some(Value::Object(have)), Value::Object(add)) => have.extend(add),
+        (Some(Value::Array(have)), Value::Array(add)) if have.len() == add.len() => {
+            for (h, a) in have.iter_mut().zip(add) {
+                if let (Some(h), Value::Object(a)) = (h.as_object_mut(), a) {
+                    h.extend(a);
+                }
+            }
+        }
+        (_, new) => {
+            target.insert(key.to_owned(), new);
+        }
+    }
+}
+
+fn remove_path(out: &mut Map<String, Value>, p: &PatchPath, rt: &ResourceType) {
+    let Some(t) = p.attr.locate(rt) else { return };
+    if t.top.returned == Returned::Always {
+        return;
+    }
+    let holder = match t.ext {
+        None => Some(out),
+        Some(id) => out.get_mut(id).and_then(Value::as_object_mut),
+    };
+    let Some(holder) = holder else { return };
+    match t.sub.map(|s| s.name).or(p.sub.as_deref()) {
+        None => {
+            holder.remove(t.top.name);
+        }
+        Some(sub) => match holder.get_mut(t.top.name) {
+            Some(Value::Array(items)) => items.iter_mut().filter_map(Value::as_object_mut).for_each(|i| {
+                i.remove(sub);
+            }),
+            Some(Value::Object(m)) => {
+                m.remove(sub);
+            }
+            _ => {}
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scim::schema::{GROUP_TYPE, USER_TYPE};
+    use serde_json::json;
+
+    fn user() -> Value {
+        json!({"schemas": ["s"], "id": "1", "userName": "b", "title": "t",
+               "name": {"givenName": "B", "familyName": "J", "formatted": "B J"},
+               "emails": [{"value": "w@x", "type": "work"}, {"value": "h@x", "type": "home"}],
+               "meta": {"resourceType": "User"}})
+    }
+
+    #[test]
+    fn attributes_keep_only_what_is_asked_plus_id() {
+        let p = Projection::parse(Some("userName,name.givenName,name.familyName,emails[type eq \"work\"]"), None, &USER_TYPE).unwrap();
+        assert_eq!(
+            p.apply(user(), &USER_TYPE),
+            json!({"schemas": ["s"], "id": "1", "userName": "b", "name": {"givenName": "B", "familyName": "J"},
+                   "emails": [{"value": "w@x", "type": "work"}]})
+        );
+        let p = Projection::parse(Some("emails.value"), None, &USER_TYPE).unwrap();
+        assert_eq!(p.apply(user(), &USER_TYPE)["emails"], json!([{"value": "w@x"}, {"value": "h@x"}]));
+    }
+
+    #[test]
+    fn excluded_attributes_never_drop_id() {
+        let p = Projection::parse(None, Some("title,name.formatted,id,meta"), &USER_TYPE).unwrap();
+        let out = p.apply(user(), &USER_TYPE);
+        assert_eq!(out["id"], json!("1"));
+        assert!(out.get("title").is_none() && out.get("meta").is_none());
+        assert_eq!(out["name"], json!({"givenName": "B", "familyName": "J"}));
+    }
+
+    #[test]
+    fn includes_tells_whether_to_load_members_and_groups() {
+        let none = Projection::default();
+        assert!(none.includes("members", Returned::Default));
+        assert!(!none.includes("groups", Returned::Request));
+        let ex = Projection::parse(None, Some("members"), &GROUP_TYPE).unwrap();
+        assert!(!ex.includes("members", Returned::Default));
+        let only = Projection::parse(Some("displayName"), None, &GROUP_TYPE).unwrap();
+        assert!(!only.includes("members", Returned::Default));
+        let groups = Projection::parse(Some("userName,groups"), None, &USER_TYPE).unwrap();
+        assert!(groups.includes("groups", Returned::Request));
+    }
+}

@@ -1,0 +1,156 @@
+//! The storage contract as executable checks, run against every backend (the
+//! embedded store in its unit tests, DynamoDB-on-moto in the AWS tests). Each run
+//! uses fresh keys, so it can share a table with other runs.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use super::*;
+use futures::future::join_all;
+
+fn item(pk: &str, sk: &str, version: u64, body: &str) -> Item {
+    Item { key: Key::new(pk, sk), gsi1: None, version, count: 0, body: body.as_bytes().to_vec() }
+}
+
+fn put(item: Item, cond: Condition) -> Write {
+    Write::Put { item, cond }
+}
+
+/// Runs every contract check against `table`.
+pub async fn run_all(table: &dyn Table) {
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let p = |name: &str| format!("C#{run}#{name}");
+    put_get_and_conditions(table, &p("a")).await;
+    transactions_are_all_or_nothing(table, &p("b")).await;
+    transaction_limits(table, &p("c")).await;
+    queries_page_in_order(table, &p("d")).await;
+    gsi_follows_puts_and_deletes(table, &p("e")).await;
+    counters_add_atomically(table, &p("f")).await;
+    get_many_returns_what_exists(table, &p("g")).await;
+    concurrent_unique_inserts_admit_one(table, &p("h")).await;
+}
+
+async fn put_get_and_conditions(t: &dyn Table, pk: &str) {
+    let key = Key::new(pk, "X");
+    assert_eq!(t.get(&key).await.unwrap(), None);
+    t.transact(vec![put(item(pk, "X", 1, "one"), Condition::NotExists)]).await.unwrap();
+    assert_eq!(t.get(&key).await.unwrap().unwrap().body, b"one");
+    let err = t.transact(vec![put(item(pk, "X", 2, "dup"), Condition::NotExists)]).await.unwrap_err();
+    assert!(matches!(err, StoreError::ConditionFailed { index: 0 }), "{err:?}");
+    let err = t.transact(vec![put(item(pk, "X", 2, "stale"), Condition::Version(7))]).await.unwrap_err();
+    assert!(matches!(err, StoreError::ConditionFailed { index: 0 }));
+    t.transact(vec![put(item(pk, "X", 2, "two"), Condition::Version(1))]).await.unwrap();
+    let got = t.get(&key).await.unwrap().unwrap();
+    assert_eq!((got.version, got.body.as_slice()), (2, b"two".as_slice()));
+    let err = t.transact(vec![Write::Delete { key: Key::new(pk, "missing"), cond: Condition::Exists }]).await.unwrap_err();
+    assert!(matches!(err, StoreError::ConditionFailed { index: 0 }));
+    t.transact(vec![Write::Delete { key: key.clone(), cond: Condition::Version(2) }]).await.unwrap();
+    assert_eq!(t.get(&key).await.unwrap(), None);
+}
+
+async fn transactions_are_all_or_nothing(t: &dyn Table, pk: &str) {
+    t.transact(vec![put(item(pk, "taken", 1, "x"), Condition::None)]).await.unwrap();
+    let err = t
+        .transact(vec![
+            put(item(pk, "new1", 1, "a"), Condition::NotExists),
+            Write::Add { key: Key::new(pk, "n"), delta: 1 },
+            put(item(pk, "taken", 1, "b"), Condition::NotExists),
+        ])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::ConditionFailed { index: 2 }), "{err:?}");
+    assert_eq!(t.get(&Key::new(pk, "new1")).await.unwrap(), None);
+    assert_eq!(t.get(&Key::new(pk, "n")).await.unwrap(), None);
+    assert_eq!(t.get(&Key::new(pk, "taken")).await.unwrap().unwrap().body, b"x");
+    // A failed check writes nothing either.
+    let err = t
+        .transact(vec![
+            put(item(pk, "new2", 1, "a"), Condition::None),
+            Write::Check { key: Key::new(pk, "absent"), cond: Condition::Exists },
+        ])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::ConditionFailed { index: 1 }));
+    assert_eq!(t.get(&Key::new(pk, "new2")).await.unwrap(), None);
+}
+
+async fn transaction_limits(t: &dyn Table, pk: &str) {
+    let too_many: Vec<Write> = (0..=MAX_TRANSACTION_WRITES).map(|i| put(item(pk, &format!("{i:03}"), 1, ""), Condition::None)).collect();
+    assert!(matches!(t.transact(too_many).await, Err(StoreError::Invalid(_))));
+    let twice = vec![put(item(pk, "k", 1, ""), Condition::None), Write::Delete { key: Key::new(pk, "k"), cond: Condition::None }];
+    assert!(matches!(t.transact(twice).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(t.transact(Vec::new()).await, Err(StoreError::Invalid(_))));
+    let full: Vec<Write> = (0..MAX_TRANSACTION_WRITES).map(|i| put(item(pk, &format!("{i:03}"), 1, ""), Condition::None)).collect();
+    t.transact(full).await.unwrap();
+}
+
+async fn queries_page_in_order(t: &dyn Table, pk: &str) {
+    for chunk in (0..250).collect::<Vec<_>>().chunks(100) {
+        let writes = chunk.iter().map(|i| put(item(pk, &format!("M#{i:04}"), 1, ""), Condition::None)).collect();
+        t.transact(writes).await.unwrap();
+    }
+    t.transact(vec![put(item(pk, "GROUP", 1, ""), Condition::None)]).await.unwrap();
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = t
+            .query(&Query { index: Index::Table, pk: pk.into(), sk_prefix: "M#".into(), after: after.clone(), limit: 60 })
+            .await
+            .unwrap();
+        assert!(page.items.len() <= 60);
+        seen.extend(page.items.into_iter().map(|i| i.key.sk));
+        match page.next {
+            Some(c) => after = Some(c),
+            None => break,
+        }
+    }
+    let want: Vec<String> = (0..250).map(|i| format!("M#{i:04}")).collect();
+    assert_eq!(seen, want);
+    let empty = t.query(&Query { index: Index::Table, pk: format!("{pk}-none"), sk_prefix: String::new(), after: None, limit: 10 }).await.unwrap();
+    assert!(empty.items.is_empty() && empty.next.is_none());
+}
+
+async fn gsi_follows_puts_and_deletes(t: &dyn Table, pk: &str) {
+    let gpk = format!("{pk}#IDX");
+    let indexed = |id: &str, v: u64| Item { gsi1: Some(Key::new(&gpk, id)), ..item(&format!("{pk}#{id}"), "R", v, id) };
+    t.transact(vec![put(indexed("b", 1), Condition::None), put(indexed("a", 1), Condition::None), put(indexed("c", 1), Condition::None)])
+        .await
+        .unwrap();
+    let q = Query { index: Index::Gsi1, pk: gpk.clone(), sk_prefix: String::new(), after: None, limit: 2 };
+    let first = t.query(&q).await.unwrap();
+    assert_eq!(first.items.iter().map(|i| i.body.clone()).collect::<Vec<_>>(), vec![b"a".to_vec(), b"b".to_vec()]);
+    let rest = t.query(&Query { after: first.next.clone(), ..q.clone() }).await.unwrap();
+    assert_eq!(rest.items.len(), 1);
+    assert_eq!(rest.items[0].body, b"c");
+    // Moving an item out of the index and deleting another both drop their entries.
+    let moved = Item { gsi1: None, ..indexed("a", 2) };
+    t.transact(vec![put(moved, Condition::Version(1)), Write::Delete { key: Key::new(format!("{pk}#b"), "R"), cond: Condition::None }])
+        .await
+        .unwrap();
+    let all = t.query(&Query { limit: 10, ..q }).await.unwrap();
+    assert_eq!(all.items.iter().map(|i| i.key.pk.clone()).collect::<Vec<_>>(), vec![format!("{pk}#c")]);
+}
+
+async fn counters_add_atomically(t: &dyn Table, pk: &str) {
+    let key = Key::new(pk, "COUNT");
+    let adds = (0..20).map(|_| t.transact(vec![Write::Add { key: key.clone(), delta: 1 }]));
+    for r in join_all(adds).await {
+        r.unwrap();
+    }
+    t.transact(vec![Write::Add { key: key.clone(), delta: -5 }]).await.unwrap();
+    assert_eq!(t.get(&key).await.unwrap().unwrap().count, 15);
+}
+
+async fn get_many_returns_what_exists(t: &dyn Table, pk: &str) {
+    t.transact(vec![put(item(pk, "1", 1, "one"), Condition::None), put(item(pk, "3", 1, "three"), Condition::None)]).await.unwrap();
+    let keys: Vec<Key> = ["1", "2", "3"].iter().map(|s| Key::new(pk, *s)).collect();
+    let mut got: Vec<String> = t.get_many(&keys).await.unwrap().into_iter().map(|i| i.key.sk).collect();
+    got.sort();
+    assert_eq!(got, vec!["1", "3"]);
+    assert!(t.get_many(&[]).await.unwrap().is_empty());
+}
+
+async fn concurrent_unique_inserts_admit_one(t: &dyn Table, pk: &str) {
+    let attempts = (0..10).map(|i| t.transact(vec![put(item(pk, "UNIQUE", 1, &i.to_string()), Condition::NotExists)]));
+    let results = join_all(attempts).await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
+    assert!(results.iter().filter_map(|r| r.as_ref().err()).all(|e| matches!(e, StoreError::ConditionFailed { .. })));
+}

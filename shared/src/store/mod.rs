@@ -1,0 +1,152 @@
+//! The storage contract: one single table of items addressed by partition and sort
+//! key, with one overloaded global secondary index (GSI1), conditional all-or-nothing
+//! transactions and atomic counters — exactly what DynamoDB offers, so the embedded
+//! backend and the DynamoDB backend are interchangeable and pass the same
+//! [`contract`] tests. The item design (which keys exist) lives in [`keys`].
+
+#[cfg(any(test, feature = "contract-tests"))]
+pub mod contract;
+pub mod embedded;
+pub mod keys;
+
+use async_trait::async_trait;
+
+/// DynamoDB's TransactWriteItems limit; both backends refuse more, so callers chunk.
+pub const MAX_TRANSACTION_WRITES: usize = 100;
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+impl Key {
+    pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
+        Self { pk: pk.into(), sk: sk.into() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub key: Key,
+    /// The item's key in GSI1, if it is indexed there.
+    pub gsi1: Option<Key>,
+    /// Optimistic-concurrency version, set by the caller and checked by [`Condition::Version`].
+    pub version: u64,
+    /// A number changed atomically by [`Write::Add`] (sharded counters).
+    pub count: i64,
+    /// The document, opaque to the store.
+    pub body: Vec<u8>,
+}
+
+impl Item {
+    pub fn new(key: Key, body: Vec<u8>) -> Self {
+        Self { key, gsi1: None, version: 0, count: 0, body }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    None,
+    NotExists,
+    Exists,
+    /// The item exists with exactly this version.
+    Version(u64),
+}
+
+impl Condition {
+    pub fn holds(self, existing: Option<&Item>) -> bool {
+        match self {
+            Self::None => true,
+            Self::NotExists => existing.is_none(),
+            Self::Exists => existing.is_some(),
+            Self::Version(v) => existing.is_some_and(|i| i.version == v),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Write {
+    Put { item: Item, cond: Condition },
+    Delete { key: Key, cond: Condition },
+    /// Fails the transaction unless `cond` holds; writes nothing.
+    Check { key: Key, cond: Condition },
+    /// Adds `delta` to the item's `count`, creating the item (count 0) if missing.
+    Add { key: Key, delta: i64 },
+}
+
+impl Write {
+    pub fn key(&self) -> &Key {
+        match self {
+            Self::Put { item, .. } => &item.key,
+            Self::Delete { key, .. } | Self::Check { key, .. } | Self::Add { key, .. } => key,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Index {
+    Table,
+    Gsi1,
+}
+
+/// Items of one partition whose sort key starts with `sk_prefix`, in sort-key order.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub index: Index,
+    pub pk: String,
+    pub sk_prefix: String,
+    /// Resume after this cursor (from a previous [`Page`]).
+    pub after: Option<Cursor>,
+    pub limit: usize,
+}
+
+/// Opaque position in a query, meaningful only to the backend that made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor(pub String);
+
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub items: Vec<Item>,
+    /// Present when more items may follow.
+    pub next: Option<Cursor>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The condition of write number `index` in the transaction did not hold; nothing was written.
+    #[error("condition of write {index} failed")]
+    ConditionFailed { index: usize },
+    /// The request breaks the contract (too many writes, one key twice, a bad cursor).
+    #[error("invalid store request: {0}")]
+    Invalid(String),
+    /// The backend failed; the transaction may be retried.
+    #[error("storage backend: {0}")]
+    Backend(String),
+}
+
+#[async_trait]
+pub trait Table: Send + Sync {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError>;
+    /// The items that exist among `keys` (any order; at most 100 keys).
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError>;
+    async fn query(&self, query: &Query) -> Result<Page, StoreError>;
+    /// Applies all writes or none. At most [`MAX_TRANSACTION_WRITES`], each key once.
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError>;
+}
+
+/// Shared checks every backend applies before a transaction.
+pub fn validate_transaction(writes: &[Write]) -> Result<(), StoreError> {
+    if writes.is_empty() || writes.len() > MAX_TRANSACTION_WRITES {
+        return Err(StoreError::Invalid(format!(
+            "a transaction holds 1 to {MAX_TRANSACTION_WRITES} writes, not {}",
+            writes.len()
+        )));
+    }
+    let mut keys: Vec<&Key> = writes.iter().map(Write::key).collect();
+    keys.sort();
+    if keys.windows(2).any(|w| w.first() == w.get(1)) {
+        return Err(StoreError::Invalid("a transaction names one key twice".into()));
+    }
+    Ok(())
+}
