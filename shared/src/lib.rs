@@ -5,4 +5,8 @@
 //! - [`api`]: framework-independent request handling shared by every entry point.
 
 pub mod scim;
+pub mod api;
+pub mod domain;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod store;

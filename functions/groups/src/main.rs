@@ -1,1 +1,6 @@
-fn main(){}
+//! The Groups Lambda function.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    inlet_shared::lambda::run(inlet_groups::ENDPOINTS).await
+}

@@ -10,3 +10,11 @@ pub mod resource;
 pub mod discovery;
 pub mod list;
 pub mod projection;
+
+/// Sets `key` on a JSON object (a no-op on anything else, which never happens for the
+/// objects built here; unlike `v[key] = …` it cannot panic).
+pub(crate) fn set(v: &mut serde_json::Value, key: &str, value: serde_json::Value) {
+    if let Some(m) = v.as_object_mut() {
+        m.insert(key.to_owned(), value);
+    }
+}

@@ -158,10 +158,10 @@ fn apply_at(
         (Some(_), false) => Err(ScimError::invalid_path(format!("'{}' is not multi-valued", top.name))),
         (None, _) => edit_whole(container, kind, top, sub_name, value),
     };
-    if let Some(id) = ext {
-        if attrs.get(id).and_then(Value::as_object).is_some_and(Map::is_empty) {
-            attrs.remove(id);
-        }
+    if let Some(id) = ext
+        && attrs.get(id).and_then(Value::as_object).is_some_and(Map::is_empty)
+    {
+        attrs.remove(id);
     }
     result
 }

@@ -338,13 +338,13 @@ fn attr_json(a: &Attribute) -> Value {
         "uniqueness": match a.uniqueness { Uniqueness::None => "none", Uniqueness::Server => "server" },
     });
     if !a.canonical.is_empty() {
-        v["canonicalValues"] = json!(a.canonical);
+        super::set(&mut v, "canonicalValues", json!(a.canonical));
     }
     if a.kind == AttrType::Reference {
-        v["referenceTypes"] = json!(["external", "User", "Group"]);
+        super::set(&mut v, "referenceTypes", json!(["external", "User", "Group"]));
     }
     if !a.sub.is_empty() {
-        v["subAttributes"] = Value::Array(a.sub.iter().map(attr_json).collect());
+        super::set(&mut v, "subAttributes", Value::Array(a.sub.iter().map(attr_json).collect()));
     }
     v
 }

@@ -241,7 +241,7 @@ mod tests {
         assert!(check("active eq true"));
         assert!(check(r#"active eq "True""#));
         assert!(!check("active eq false"));
-        assert!(check(r#"meta.lastModified gt "2024-05-13T00:42:34-05:00""#) == false);
+        assert!(!check(r#"meta.lastModified gt "2024-05-13T00:42:34-05:00""#));
         assert!(check(r#"meta.lastModified ge "2024-05-12T23:42:34-05:00""#));
         assert!(check("meta.created gt 2015-10-10T14:38:21.8617979-07:00"));
         assert!(check(r#"meta.created lt "2024-01-23T04:56:22.001Z""#));

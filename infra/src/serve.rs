@@ -1,0 +1,93 @@
+//! `inlet serve`: every function's routes over HTTP/1.1 on the embedded store, with a
+//! graceful shutdown that lets in-flight requests finish (each acknowledged write is
+//! already committed durably by then).
+
+use crate::bootstrap::{self, DEFAULT_TENANT};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use inlet_shared::api::{ApiError, App, Endpoint, MAX_BODY_BYTES};
+use inlet_shared::domain::Directory;
+use inlet_shared::store::embedded::EmbeddedStore;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// How long in-flight requests may take to finish after a shutdown signal.
+const DRAIN: Duration = Duration::from_secs(10);
+
+pub async fn run(listen: SocketAddr, data_dir: &Path, dev_token: Option<String>) -> Result<(), String> {
+    let store = EmbeddedStore::open(data_dir).map_err(|e| e.to_string())?;
+    let tokens = bootstrap::default_tenant_tokens(data_dir, dev_token.as_deref())?;
+    let app = Arc::new(App { directory: Directory::new(Arc::new(store)), tokens: Arc::new(tokens.verifier) });
+    let endpoints: Arc<[Endpoint]> = inlet_users::ENDPOINTS.iter().chain(inlet_groups::ENDPOINTS).copied().collect();
+    let listener = TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("Inlet is serving tenant '{DEFAULT_TENANT}' at http://{addr}/{DEFAULT_TENANT}/scim/v2");
+    match &tokens.issued {
+        Some(token) => println!("Bearer token (shown once, keep it safe): {token}"),
+        None => println!("Bearer token: the one printed at first start (or INLET_DEV_TOKEN)"),
+    }
+    println!("Data directory: {}", data_dir.display());
+
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown_signal());
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let (app, endpoints) = (Arc::clone(&app), Arc::clone(&endpoints));
+                let service = service_fn(move |req| {
+                    let (app, endpoints) = (Arc::clone(&app), Arc::clone(&endpoints));
+                    async move { Ok::<_, std::convert::Infallible>(respond(&app, &endpoints, req).await) }
+                });
+                let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(DRAIN) => eprintln!("inlet: gave up waiting for in-flight requests"),
+    }
+    println!("Inlet stopped");
+    Ok(())
+}
+
+async fn respond(app: &App, endpoints: &[Endpoint], req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = req.into_parts();
+    let response = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(body) => inlet_shared::api::handle(app, http::Request::from_parts(parts, body.to_bytes()), endpoints).await,
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => ApiError::PayloadTooLarge.into_response(),
+        Err(_) => ApiError::from(inlet_shared::scim::error::ScimError::invalid_syntax("unreadable request body")).into_response(),
+    };
+    response.map(Full::new)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

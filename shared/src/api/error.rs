@@ -1,0 +1,80 @@
+//! Every failure a client can see, and the one place it becomes a SCIM error response.
+
+use crate::domain::DomainError;
+use crate::scim::error::ScimError;
+use crate::scim::schema::ERROR_SCHEMA;
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode, header};
+use serde_json::json;
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// Missing, malformed, unknown or foreign token, or an unknown tenant: one answer for all,
+    /// so nobody can tell which tenants exist.
+    #[error("a valid bearer token for this tenant is required")]
+    Unauthorized,
+    #[error("the request body is larger than {MAX_BODY_BYTES} bytes")]
+    PayloadTooLarge,
+    #[error("no such endpoint")]
+    NoRoute,
+    #[error("method not allowed here")]
+    MethodNotAllowed,
+}
+
+impl From<ScimError> for ApiError {
+    fn from(e: ScimError) -> Self {
+        Self::Domain(DomainError::Scim(e))
+    }
+}
+
+pub const SCIM_JSON: &str = "application/scim+json";
+
+/// A JSON response with the SCIM content type.
+pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Bytes> {
+    let mut r = Response::new(Bytes::from(serde_json::to_vec(body).unwrap_or_default()));
+    *r.status_mut() = status;
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+    r
+}
+
+impl ApiError {
+    pub fn into_response(self) -> Response<Bytes> {
+        let (status, scim_type, retry_after) = match &self {
+            Self::Domain(DomainError::Scim(e)) => {
+                (StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST), e.scim_type.map(|t| t.as_str()), None)
+            }
+            Self::Domain(DomainError::NotFound(_)) | Self::NoRoute => (StatusCode::NOT_FOUND, None, None),
+            Self::Domain(DomainError::Conflict(_)) => (StatusCode::CONFLICT, Some("uniqueness"), None),
+            Self::Domain(DomainError::PreconditionFailed) => (StatusCode::PRECONDITION_FAILED, None, None),
+            Self::Domain(DomainError::Busy) => (StatusCode::SERVICE_UNAVAILABLE, None, Some(1)),
+            Self::Domain(DomainError::Store(e)) => {
+                tracing::error!(error = %e, "storage failure");
+                (StatusCode::INTERNAL_SERVER_ERROR, None, Some(1))
+            }
+            Self::Unauthorized => (StatusCode::UNAUTHORIZED, None, None),
+            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, None, None),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, None, None),
+        };
+        let detail = match &self {
+            Self::Domain(DomainError::Store(_)) => "internal storage error; the request was not applied".to_owned(),
+            other => other.to_string(),
+        };
+        let mut body = json!({"schemas": [ERROR_SCHEMA], "status": status.as_u16().to_string(), "detail": detail});
+        if let Some(t) = scim_type {
+            crate::scim::set(&mut body, "scimType", json!(t));
+        }
+        let mut r = json_response(status, &body);
+        if let Some(secs) = retry_after {
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        r
+    }
+}

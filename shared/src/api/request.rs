@@ -1,0 +1,97 @@
+//! Turning an HTTP request into an authenticated SCIM request.
+
+use super::error::{ApiError, MAX_BODY_BYTES};
+use super::{App, auth};
+use crate::domain::TenantId;
+use crate::scim::error::ScimError;
+use bytes::Bytes;
+use http::{Method, Request, header};
+use serde_json::Value;
+
+/// A request under `/{tenant}/scim/v2`, whose token has been verified for that tenant.
+#[derive(Debug)]
+pub struct ScimRequest {
+    pub method: Method,
+    pub tenant: TenantId,
+    /// Path segments after `/scim/v2`, e.g. `["Users", "<id>"]`.
+    pub segments: Vec<String>,
+    pub query: Vec<(String, String)>,
+    pub if_match: Option<String>,
+    /// The tenant's SCIM base URL as the client reached it (for `meta.location`).
+    pub base: String,
+    pub body: Bytes,
+}
+
+/// Splits `/{tenant}/scim/v2/rest…`; `None` if the path has another shape.
+fn split_path(path: &str) -> Option<(&str, Vec<String>)> {
+    let mut parts = path.trim_start_matches('/').split('/');
+    let tenant = parts.next()?;
+    let (scim, v2) = (parts.next()?, parts.next()?);
+    if !scim.eq_ignore_ascii_case("scim") || !v2.eq_ignore_ascii_case("v2") {
+        return None;
+    }
+    Some((tenant, parts.filter(|p| !p.is_empty()).map(str::to_owned).collect()))
+}
+
+impl ScimRequest {
+    pub async fn accept(app: &App, req: Request<Bytes>) -> Result<Self, ApiError> {
+        let (parts, body) = req.into_parts();
+        let (tenant, segments) = split_path(parts.uri.path()).ok_or(ApiError::NoRoute)?;
+        // A malformed tenant id is answered like an unknown tenant: 401, before anything else.
+        let tenant = TenantId::parse(tenant).ok_or(ApiError::Unauthorized)?;
+        let header = |name: header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let token = auth::bearer(header(header::AUTHORIZATION)).ok_or(ApiError::Unauthorized)?;
+        if !app.tokens.verify(&tenant, token).await {
+            return Err(ApiError::Unauthorized);
+        }
+        if body.len() > MAX_BODY_BYTES {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        let query = parts
+            .uri
+            .query()
+            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .unwrap_or_default();
+        let proto = parts.headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).unwrap_or("http");
+        let host = header(header::HOST).or(parts.uri.authority().map(|a| a.as_str())).unwrap_or("localhost");
+        let if_match = header(header::IF_MATCH).map(str::to_owned);
+        Ok(Self { method: parts.method, base: format!("{proto}://{host}/{tenant}/scim/v2"), tenant, segments, query, if_match, body })
+    }
+
+    /// A query parameter by name, case-insensitively (clients vary: `startIndex`, `startindex`).
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.query.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Result<Value, ApiError> {
+        serde_json::from_slice(&self.body).map_err(|e| ScimError::invalid_syntax(format!("malformed JSON: {e}")).into())
+    }
+
+    /// The version named by `If-Match` (`W/"3"`, `"3"`); `*` means any. A value that is
+    /// not one of ours can never match, so it is answered with 412.
+    pub fn expected_version(&self) -> Result<Option<u64>, ApiError> {
+        match self.if_match.as_deref().map(str::trim) {
+            None | Some("*") => Ok(None),
+            Some(tag) => tag
+                .trim_start_matches("W/")
+                .trim_matches('"')
+                .parse()
+                .map(Some)
+                .map_err(|_| crate::domain::DomainError::PreconditionFailed.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_path;
+
+    #[test]
+    fn paths_carry_the_tenant() {
+        let (t, rest) = split_path("/acme/scim/v2/Users/abc").unwrap();
+        assert_eq!((t, rest), ("acme", vec!["Users".to_owned(), "abc".to_owned()]));
+        assert_eq!(split_path("/acme/scim/v2").map(|(_, r)| r.len()), Some(0));
+        assert!(split_path("/acme/v2/Users").is_none());
+        assert!(split_path("/").is_none());
+    }
+}

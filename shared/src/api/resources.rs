@@ -1,0 +1,130 @@
+//! `/Users` and `/Groups`: one call into the domain per request, then the response.
+
+use super::error::{ApiError, json_response};
+use super::{App, ScimRequest};
+use crate::domain::records::Stored;
+use crate::domain::{DomainResult, Resource};
+use crate::scim::list::{ListParams, ListQuery, list_response};
+use crate::scim::projection::Projection;
+use crate::scim::schema::Returned;
+use crate::scim::set;
+use bytes::Bytes;
+use http::{HeaderValue, Method, Response, StatusCode, header};
+use serde_json::{Value, json};
+
+pub async fn handle(app: &App, res: Resource, req: ScimRequest) -> Result<Response<Bytes>, ApiError> {
+    let rest: Vec<&str> = req.segments.iter().skip(1).map(String::as_str).collect();
+    match (&req.method, rest.as_slice()) {
+        (&Method::GET, []) => {
+            let q = ListQuery::parse(&list_params(&req), res.rt())?;
+            list(app, res, &req, &q).await
+        }
+        (&Method::POST, [search]) if search.eq_ignore_ascii_case(".search") => {
+            let q = ListQuery::from_search(&req.json()?, res.rt())?;
+            list(app, res, &req, &q).await
+        }
+        (&Method::POST, []) => {
+            let proj = projection(&req, res)?;
+            let created = app.directory.create(&req.tenant, res, &req.json()?).await?;
+            let mut r = one(app, res, &req, &created, &proj, StatusCode::CREATED).await?;
+            if let Ok(loc) = HeaderValue::from_str(&format!("{}{}/{}", req.base, res.rt().endpoint, created.id)) {
+                r.headers_mut().insert(header::LOCATION, loc);
+            }
+            Ok(r)
+        }
+        (&Method::GET, [id]) => {
+            let proj = projection(&req, res)?;
+            let found = app.directory.get(&req.tenant, res, id).await?;
+            one(app, res, &req, &found, &proj, StatusCode::OK).await
+        }
+        (&Method::PUT, [id]) => {
+            let proj = projection(&req, res)?;
+            let replaced = app.directory.replace(&req.tenant, res, id, &req.json()?, req.expected_version()?).await?;
+            one(app, res, &req, &replaced, &proj, StatusCode::OK).await
+        }
+        (&Method::PATCH, [id]) => {
+            let proj = projection(&req, res)?;
+            let patched = app.directory.patch(&req.tenant, res, id, &req.json()?, req.expected_version()?).await?;
+            // RFC 7644 §3.5.2: 204 unless the client asked for attributes (then 200 with them).
+            if proj.is_default() {
+                return Ok(no_content(Some(&patched)));
+            }
+            one(app, res, &req, &patched, &proj, StatusCode::OK).await
+        }
+        (&Method::DELETE, [id]) => {
+            app.directory.delete(&req.tenant, res, id, req.expected_version()?).await?;
+            Ok(no_content(None))
+        }
+        (_, [] | [_]) => Err(ApiError::MethodNotAllowed),
+        _ => Err(ApiError::NoRoute),
+    }
+}
+
+fn list_params(req: &ScimRequest) -> ListParams<'_> {
+    ListParams {
+        filter: req.param("filter"),
+        start_index: req.param("startIndex"),
+        count: req.param("count"),
+        sort_by: req.param("sortBy"),
+        sort_order: req.param("sortOrder"),
+        attributes: req.param("attributes"),
+        excluded_attributes: req.param("excludedAttributes"),
+    }
+}
+
+fn projection(req: &ScimRequest, res: Resource) -> Result<Projection, ApiError> {
+    Ok(Projection::parse(req.param("attributes"), req.param("excludedAttributes"), res.rt())?)
+}
+
+async fn list(app: &App, res: Resource, req: &ScimRequest, q: &ListQuery) -> Result<Response<Bytes>, ApiError> {
+    let page = app.directory.list(&req.tenant, res, q).await?;
+    let mut resources = Vec::with_capacity(page.resources.len());
+    for s in &page.resources {
+        resources.push(present(app, res, req, s, &q.projection).await?);
+    }
+    Ok(json_response(StatusCode::OK, &list_response(resources, page.total, q.start_index)))
+}
+
+async fn one(app: &App, res: Resource, req: &ScimRequest, s: &Stored, proj: &Projection, status: StatusCode) -> Result<Response<Bytes>, ApiError> {
+    let mut r = json_response(status, &present(app, res, req, s, proj).await?);
+    if let Ok(tag) = HeaderValue::from_str(&s.etag()) {
+        r.headers_mut().insert(header::ETAG, tag);
+    }
+    Ok(r)
+}
+
+fn no_content(s: Option<&Stored>) -> Response<Bytes> {
+    let mut r = Response::new(Bytes::new());
+    *r.status_mut() = StatusCode::NO_CONTENT;
+    if let Some(tag) = s.and_then(|s| HeaderValue::from_str(&s.etag()).ok()) {
+        r.headers_mut().insert(header::ETAG, tag);
+    }
+    r
+}
+
+/// The resource as the client sees it: rendered, with members (groups) or groups
+/// (users, on request) loaded only when the projection will show them.
+async fn present(app: &App, res: Resource, req: &ScimRequest, s: &Stored, proj: &Projection) -> DomainResult<Value> {
+    let mut v = s.render(res.rt(), &req.base);
+    let refs = |kind: &str, id: &str, display: Option<&str>, type_: &str| {
+        let mut m = json!({"value": id, "$ref": format!("{}/{kind}/{id}", req.base), "type": type_});
+        if let Some(d) = display {
+            set(&mut m, "display", json!(d));
+        }
+        m
+    };
+    match res {
+        Resource::Group if proj.includes("members", Returned::Default) => {
+            let members = app.directory.members(&req.tenant, &s.id).await?;
+            if !members.is_empty() {
+                set(&mut v, "members", members.iter().map(|m| refs("Users", &m.user_id, m.display.as_deref(), "User")).collect());
+            }
+        }
+        Resource::User if proj.includes("groups", Returned::Request) => {
+            let groups = app.directory.groups_of(&req.tenant, &s.id).await?;
+            set(&mut v, "groups", groups.iter().map(|(id, name)| refs("Groups", id, Some(name), "direct")).collect());
+        }
+        _ => {}
+    }
+    Ok(proj.apply(v, res.rt()))
+}

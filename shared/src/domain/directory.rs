@@ -1,0 +1,270 @@
+//! Users and groups of a tenant: create, read, replace, patch and delete, keeping the
+//! uniqueness markers, externalId index entries and counters in the same
+//! transaction as the record they describe.
+
+use super::error::{DomainError, DomainResult};
+use super::members::{self, MemberRecord};
+use super::records::{Stored, new_id, now, valid_id};
+use super::tenant::TenantId;
+use crate::scim::patch::{self, MemberOp, MemberRef};
+use crate::scim::resource::normalize;
+use crate::scim::schema::{GROUP_TYPE, ResourceType, USER_TYPE};
+use crate::store::keys::{self, Kind};
+use crate::store::{Condition, Item, Key, StoreError, Table, Write};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// Attempts at a read-modify-write before giving up with [`DomainError::Busy`].
+const ATTEMPTS: usize = 4;
+
+/// Which resource a call is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    User,
+    Group,
+}
+
+impl Resource {
+    pub fn rt(self) -> &'static ResourceType {
+        match self {
+            Self::User => &USER_TYPE,
+            Self::Group => &GROUP_TYPE,
+        }
+    }
+    pub(crate) fn kind(self) -> Kind {
+        match self {
+            Self::User => Kind::User,
+            Self::Group => Kind::Group,
+        }
+    }
+    fn noun(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Group => "group",
+        }
+    }
+    fn unique_attr(self) -> &'static str {
+        match self {
+            Self::User => "userName",
+            Self::Group => "displayName",
+        }
+    }
+}
+
+/// The identity store of every tenant, over any [`Table`] backend.
+#[derive(Clone)]
+pub struct Directory {
+    pub(crate) table: Arc<dyn Table>,
+}
+
+/// A failed commit, before it is turned into what the client sees.
+pub(crate) enum CommitError {
+    /// A write's condition failed at this index.
+    Condition(usize),
+    Other(DomainError),
+}
+
+impl From<StoreError> for CommitError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::ConditionFailed { index } => Self::Condition(index),
+            e => Self::Other(e.into()),
+        }
+    }
+}
+
+impl Directory {
+    pub fn new(table: Arc<dyn Table>) -> Self {
+        Self { table }
+    }
+
+    pub async fn get(&self, t: &TenantId, res: Resource, id: &str) -> DomainResult<Stored> {
+        let not_found = || DomainError::NotFound(format!("{} {id}", res.noun()));
+        if !valid_id(id) {
+            return Err(not_found());
+        }
+        let item = self.table.get(&keys::resource(t.as_str(), res.kind(), id)).await?.ok_or_else(not_found)?;
+        Stored::decode(&item.body, item.version)
+    }
+
+    pub async fn create(&self, t: &TenantId, res: Resource, body: &Value) -> DomainResult<Stored> {
+        let mut attrs = normalize(body, res.rt())?;
+        let members = take_members(&mut attrs, res)?;
+        let at = now();
+        let stored = Stored { id: new_id(), created: at.clone(), last_modified: at, attrs, version: 1 };
+        let mut head = vec![Write::Put { item: self.item(t, res, &stored), cond: Condition::NotExists }];
+        head.extend(index_writes(t, res, None, Some(&stored)));
+        let add = members.map(|m| vec![MemberOp::Add(m)]).unwrap_or_default();
+        self.commit(t, &stored, head, add).await.map_err(|e| self.explain(e, res, &stored))?;
+        Ok(stored)
+    }
+
+    pub async fn replace(&self, t: &TenantId, res: Resource, id: &str, body: &Value, if_match: Option<u64>) -> DomainResult<Stored> {
+        let mut attrs = normalize(body, res.rt())?;
+        let members = take_members(&mut attrs, res)?;
+        let member_ops = match (res, members) {
+            (Resource::Group, m) => vec![MemberOp::Replace(m.unwrap_or_default())],
+            (Resource::User, _) => Vec::new(),
+        };
+        self.update(t, res, id, if_match, move |_| Ok((attrs.clone(), member_ops.clone()))).await
+    }
+
+    pub async fn patch(&self, t: &TenantId, res: Resource, id: &str, body: &Value, if_match: Option<u64>) -> DomainResult<Stored> {
+        let ops = patch::parse(body, res.rt())?;
+        self.update(t, res, id, if_match, |old| {
+            let mut attrs = old.attrs.clone();
+            let member_ops = patch::apply(&mut attrs, &ops, res.rt())?;
+            Ok((attrs, member_ops))
+        })
+        .await
+    }
+
+    /// Read-modify-write with optimistic concurrency: retried when another writer won,
+    /// unless the client pinned a version with If-Match (then 412).
+    async fn update<F>(&self, t: &TenantId, res: Resource, id: &str, if_match: Option<u64>, change: F) -> DomainResult<Stored>
+    where
+        F: Fn(&Stored) -> DomainResult<(serde_json::Map<String, Value>, Vec<MemberOp>)>,
+    {
+        for _ in 0..ATTEMPTS {
+            let old = self.get(t, res, id).await?;
+            if if_match.is_some_and(|v| v != old.version) {
+                return Err(DomainError::PreconditionFailed);
+            }
+            let (attrs, member_ops) = change(&old)?;
+            if attrs == old.attrs && member_ops.is_empty() {
+                return Ok(old);
+            }
+            let new = Stored { attrs, last_modified: now(), version: old.version + 1, ..old.clone() };
+            let mut head = vec![Write::Put { item: self.item(t, res, &new), cond: Condition::Version(old.version) }];
+            head.extend(index_writes(t, res, Some(&old), Some(&new)));
+            match self.commit(t, &new, head, member_ops).await {
+                Ok(()) => return Ok(new),
+                Err(CommitError::Condition(0)) if if_match.is_some() => return Err(DomainError::PreconditionFailed),
+                Err(CommitError::Condition(0)) => continue,
+                Err(e) => return Err(self.explain(e, res, &new)),
+            }
+        }
+        Err(DomainError::Busy)
+    }
+
+    pub async fn delete(&self, t: &TenantId, res: Resource, id: &str, if_match: Option<u64>) -> DomainResult<()> {
+        let old = self.get(t, res, id).await?;
+        if if_match.is_some_and(|v| v != old.version) {
+            return Err(DomainError::PreconditionFailed);
+        }
+        // Memberships go first: a DELETE that fails half-way leaves the resource in place
+        // to be deleted again, never a membership pointing at nothing.
+        members::remove_all_of(self, t, res, id).await?;
+        let mut writes = vec![Write::Delete {
+            key: keys::resource(t.as_str(), res.kind(), id),
+            cond: if_match.map_or(Condition::Exists, Condition::Version),
+        }];
+        writes.extend(index_writes(t, res, Some(&old), None));
+        match self.table.transact(writes).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::ConditionFailed { .. }) if if_match.is_some() => Err(DomainError::PreconditionFailed),
+            Err(StoreError::ConditionFailed { .. }) => Err(DomainError::NotFound(format!("{} {id}", res.noun()))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Members of a group, in user-id order.
+    pub async fn members(&self, t: &TenantId, group_id: &str) -> DomainResult<Vec<MemberRecord>> {
+        members::list(self, t, group_id).await
+    }
+
+    /// The groups a user belongs to, as (group id, displayName).
+    pub async fn groups_of(&self, t: &TenantId, user_id: &str) -> DomainResult<Vec<(String, String)>> {
+        members::groups_of(self, t, user_id).await
+    }
+
+    pub(crate) fn item(&self, t: &TenantId, res: Resource, s: &Stored) -> Item {
+        Item {
+            key: keys::resource(t.as_str(), res.kind(), &s.id),
+            gsi1: Some(keys::listed(t.as_str(), res.kind(), &s.id)),
+            version: s.version,
+            count: 0,
+            body: s.encode(),
+        }
+    }
+
+    async fn commit(&self, t: &TenantId, s: &Stored, head: Vec<Write>, ops: Vec<MemberOp>) -> Result<(), CommitError> {
+        if ops.is_empty() {
+            return Ok(self.table.transact(head).await?);
+        }
+        members::commit_with_members(self, t, &s.id, head, ops).await
+    }
+
+    fn explain(&self, e: CommitError, res: Resource, s: &Stored) -> DomainError {
+        match e {
+            // Index 1 is the name marker (see `index_writes`, which puts it first).
+            CommitError::Condition(1) => DomainError::Conflict(format!(
+                "a {} with {} '{}' already exists",
+                res.noun(),
+                res.unique_attr(),
+                s.unique_name(res.rt())
+            )),
+            CommitError::Condition(_) => DomainError::Busy,
+            CommitError::Other(e) => e,
+        }
+    }
+}
+
+/// Group members arrive inside the resource on POST/PUT; they are stored apart.
+fn take_members(attrs: &mut serde_json::Map<String, Value>, res: Resource) -> DomainResult<Option<Vec<MemberRef>>> {
+    let Some(name) = res.rt().external_members else { return Ok(None) };
+    let Some(Value::Array(items)) = attrs.remove(name) else { return Ok(None) };
+    Ok(Some(
+        items
+            .iter()
+            .filter_map(|m| {
+                Some(MemberRef {
+                    value: m.get("value")?.as_str()?.to_owned(),
+                    display: m.get("display").and_then(Value::as_str).map(str::to_owned),
+                })
+            })
+            .collect(),
+    ))
+}
+
+/// The index items that change between `old` and `new` (either may be absent). The
+/// name marker, when written, comes first: `explain` relies on its position.
+fn index_writes(t: &TenantId, res: Resource, old: Option<&Stored>, new: Option<&Stored>) -> Vec<Write> {
+    let (t, kind, rt) = (t.as_str(), res.kind(), res.rt());
+    let mut writes = Vec::new();
+    let name = |s: &Stored| keys::fold(s.unique_name(rt));
+    if old.map(name) != new.map(name) {
+        if let Some(n) = new {
+            let marker = Item::new(keys::name_marker(t, kind, n.unique_name(rt)), n.id.clone().into_bytes());
+            writes.push(Write::Put { item: marker, cond: Condition::NotExists });
+        }
+        if let Some(o) = old {
+            writes.push(Write::Delete { key: keys::name_marker(t, kind, o.unique_name(rt)), cond: Condition::None });
+        }
+    }
+    let xid = |s: &Stored| s.external_id().map(|x| keys::external_id(t, kind, x, &s.id));
+    if old.and_then(xid) != new.and_then(xid) {
+        if let Some(k) = new.and_then(xid) {
+            writes.push(Write::Put { item: Item::new(k, Vec::new()), cond: Condition::None });
+        }
+        if let Some(k) = old.and_then(xid) {
+            writes.push(Write::Delete { key: k, cond: Condition::None });
+        }
+    }
+    let id = new.or(old).map(|s| s.id.as_str()).unwrap_or_default();
+    match (old, new) {
+        (None, Some(_)) => writes.push(Write::Add { key: keys::counter(t, kind, id), delta: 1 }),
+        (Some(_), None) => writes.push(Write::Add { key: keys::counter(t, kind, id), delta: -1 }),
+        _ => {}
+    }
+    writes
+}
+
+/// The id a uniqueness marker points at.
+pub(crate) fn marker_target(item: &Item) -> Option<String> {
+    String::from_utf8(item.body.clone()).ok()
+}
+
+pub(crate) fn key_of(t: &TenantId, res: Resource, id: &str) -> Key {
+    keys::resource(t.as_str(), res.kind(), id)
+}

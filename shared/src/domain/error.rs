@@ -1,0 +1,26 @@
+//! Domain errors: what went wrong in identity terms. Mapped to SCIM error bodies in
+//! exactly one place, `api::response`.
+
+use crate::scim::error::ScimError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    #[error(transparent)]
+    Scim(#[from] ScimError),
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A uniqueness rule (userName, group displayName) would be broken.
+    #[error("{0}")]
+    Conflict(String),
+    /// `If-Match` named a version other than the current one.
+    #[error("the resource has changed since the version in If-Match")]
+    PreconditionFailed,
+    /// Concurrent writers kept winning; the client may retry.
+    #[error("the resource is being changed concurrently; retry")]
+    Busy,
+    #[error("storage failed: {0}")]
+    Store(#[from] StoreError),
+}
+
+pub type DomainResult<T> = Result<T, DomainError>;

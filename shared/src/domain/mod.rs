@@ -1,0 +1,13 @@
+//! The identity domain: tenants, users, groups and their memberships, over the storage
+//! contract. Knows SCIM resources but nothing of HTTP.
+
+pub mod directory;
+pub mod error;
+pub mod listing;
+pub mod members;
+pub mod records;
+pub mod tenant;
+
+pub use directory::{Directory, Resource};
+pub use error::{DomainError, DomainResult};
+pub use tenant::TenantId;

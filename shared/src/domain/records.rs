@@ -1,0 +1,90 @@
+//! How a resource is stored (one item body) and rendered back as SCIM JSON.
+
+use super::error::{DomainError, DomainResult};
+use crate::scim::schema::ResourceType;
+use crate::store::StoreError;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+/// The stored body of a user or group item: canonical attributes plus server-kept meta.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stored {
+    pub id: String,
+    pub created: String,
+    #[serde(rename = "lastModified")]
+    pub last_modified: String,
+    /// Canonical attributes (`resource::normalize`), including `externalId` and extension objects.
+    pub attrs: Map<String, Value>,
+    /// Not serialised: it is the item's version.
+    #[serde(skip)]
+    pub version: u64,
+}
+
+impl Stored {
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    pub fn decode(body: &[u8], version: u64) -> DomainResult<Self> {
+        let mut s: Self = serde_json::from_slice(body)
+            .map_err(|e| DomainError::Store(StoreError::Backend(format!("undecodable record: {e}"))))?;
+        s.version = version;
+        Ok(s)
+    }
+
+    pub fn external_id(&self) -> Option<&str> {
+        self.attrs.get("externalId").and_then(Value::as_str)
+    }
+
+    /// The uniquely named attribute: userName or group displayName.
+    pub fn unique_name<'a>(&'a self, rt: &ResourceType) -> &'a str {
+        let attr = rt.core.attributes.iter().find(|a| a.required).map_or("", |a| a.name);
+        self.attrs.get(attr).and_then(Value::as_str).unwrap_or_default()
+    }
+
+    pub fn etag(&self) -> String {
+        etag(self.version)
+    }
+
+    /// The SCIM representation. `base` is the tenant's SCIM base URL (for `meta.location`).
+    pub fn render(&self, rt: &ResourceType, base: &str) -> Value {
+        let mut schemas = vec![Value::from(rt.core.id)];
+        schemas.extend(rt.extensions.iter().filter(|e| self.attrs.contains_key(e.id)).map(|e| Value::from(e.id)));
+        let mut out = Map::with_capacity(self.attrs.len() + 3);
+        out.insert("schemas".into(), Value::Array(schemas));
+        out.insert("id".into(), Value::from(self.id.as_str()));
+        out.extend(self.attrs.iter().map(|(k, v)| (k.clone(), v.clone())));
+        out.insert(
+            "meta".into(),
+            json!({
+                "resourceType": rt.name,
+                "created": self.created,
+                "lastModified": self.last_modified,
+                "location": format!("{base}{}/{}", rt.endpoint, self.id),
+                "version": self.etag(),
+            }),
+        );
+        Value::Object(out)
+    }
+}
+
+pub fn etag(version: u64) -> String {
+    format!("W/\"{version}\"")
+}
+
+/// Now, as SCIM dateTime with millisecond precision in UTC.
+pub fn now() -> String {
+    let fmt = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    OffsetDateTime::now_utc().format(&fmt).unwrap_or_default()
+}
+
+/// Server-made ids are UUIDs; anything else cannot name a resource (and never reaches a key).
+pub fn valid_id(id: &str) -> bool {
+    uuid::Uuid::try_parse(id).is_ok()
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
