@@ -1,1 +1,147 @@
+//! Helpers for the end-to-end tests: a real `inlet serve` process on a free port and a
+//! minimal HTTP/1.1 client (no HTTP crate, so what is tested is the wire format).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+pub const TOKEN: &str = "e2e-token";
+
+/// The `inlet` binary: `INLET_BIN`, else the workspace's debug build
+/// (the test command builds it first: `cargo build --workspace --bins`).
+pub fn inlet_bin() -> PathBuf {
+    std::env::var_os("INLET_BIN").map(PathBuf::from).unwrap_or_else(|| {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+        target.join("debug/inlet")
+    })
+}
+
+pub struct Server {
+    child: Child,
+    pub addr: String,
+    pub dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+    pub raw: String,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+impl Server {
+    /// Starts `inlet serve` on a fresh data directory.
+    pub fn start() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let mut s = Self::start_in(&dir, Some(TOKEN));
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// Starts `inlet serve` on `dir`; `token` becomes INLET_DEV_TOKEN when given.
+    pub fn start_in(dir: &Path, token: Option<&str>) -> Self {
+        let bin = inlet_bin();
+        assert!(bin.exists(), "{} is missing: run `cargo build --workspace --bins` first", bin.display());
+        let mut cmd = Command::new(&bin);
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        cmd.env_remove("INLET_DEV_TOKEN");
+        if let Some(t) = token {
+            cmd.env("INLET_DEV_TOKEN", t);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        out.read_line(&mut first).unwrap();
+        let addr = first
+            .split("http://")
+            .nth(1)
+            .and_then(|r| r.split('/').next())
+            .expect("serve prints its address")
+            .to_owned();
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            let mut sink = String::new();
+            let _ = out.read_to_string(&mut sink);
+        });
+        Self { child, addr, dir: dir.to_path_buf(), _tmp: None }
+    }
+
+    pub fn base(&self) -> String {
+        "/default/scim/v2".to_owned()
+    }
+
+    /// Sends a request with the default token.
+    pub fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Resp {
+        self.send(
+            method,
+            path,
+            body.map(|b| b.to_string()).as_deref(),
+            &[("Authorization", &format!("Bearer {TOKEN}"))],
+        )
+    }
+
+    /// `path` is relative to the default tenant's base URL.
+    pub fn scim(&self, method: &str, path: &str, body: Option<&Value>) -> Resp {
+        self.call(method, &format!("{}{path}", self.base()), body)
+    }
+
+    pub fn send(&self, method: &str, path: &str, body: Option<&str>, headers: &[(&str, &str)]) -> Resp {
+        let mut stream = TcpStream::connect(&self.addr).unwrap();
+        let body = body.unwrap_or("");
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            self.addr,
+            body.len()
+        );
+        if !body.is_empty() {
+            req.push_str("Content-Type: application/scim+json\r\n");
+        }
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        stream.write_all(req.as_bytes()).unwrap();
+        // The server may answer (413) before reading a large body; a reset while writing is fine.
+        let _ = stream.write_all(body.as_bytes());
+        let mut raw = Vec::new();
+        let _ = stream.read_to_end(&mut raw);
+        let raw = String::from_utf8_lossy(&raw).into_owned();
+        let (head, payload) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+        let mut lines = head.lines();
+        let status =
+            lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).expect("a status line");
+        let headers =
+            lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())).collect();
+        let body = serde_json::from_str(payload).unwrap_or(Value::Null);
+        Resp { status, headers, body, raw: payload.to_owned() }
+    }
+
+    /// SIGTERM, then wait: the server must exit cleanly (status 0).
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -51,11 +51,16 @@ pub fn default_tenant_tokens(data_dir: &Path, dev_token: Option<&str>) -> Result
     let path = data_dir.join("tokens.json");
     if let Ok(text) = std::fs::read_to_string(&path) {
         let stored: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        let d = stored.get(DEFAULT_TENANT).and_then(serde_json::Value::as_str).and_then(unhex).ok_or(format!("{} has no valid digest", path.display()))?;
+        let d = stored
+            .get(DEFAULT_TENANT)
+            .and_then(serde_json::Value::as_str)
+            .and_then(unhex)
+            .ok_or(format!("{} has no valid digest", path.display()))?;
         return Ok(Tokens { verifier: TokenDigests::default().with(tenant, d), issued: None });
     }
     let token = new_token();
     let d = digest(&token);
-    write_private(&path, &json!({ DEFAULT_TENANT: hex(&d) }).to_string()).map_err(|e| format!("{}: {e}", path.display()))?;
+    write_private(&path, &json!({ DEFAULT_TENANT: hex(&d) }).to_string())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(Tokens { verifier: TokenDigests::default().with(tenant, d), issued: Some(token) })
 }

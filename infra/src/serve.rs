@@ -69,8 +69,11 @@ async fn respond(app: &App, endpoints: &[Endpoint], req: hyper::Request<Incoming
     let (parts, body) = req.into_parts();
     let response = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(body) => inlet_shared::api::handle(app, http::Request::from_parts(parts, body.to_bytes()), endpoints).await,
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => ApiError::PayloadTooLarge.into_response(),
-        Err(_) => ApiError::from(inlet_shared::scim::error::ScimError::invalid_syntax("unreadable request body")).into_response(),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+            ApiError::PayloadTooLarge.into_response()
+        }
+        Err(_) => ApiError::from(inlet_shared::scim::error::ScimError::invalid_syntax("unreadable request body"))
+            .into_response(),
     };
     response.map(Full::new)
 }

@@ -4,9 +4,9 @@
 //! - [`domain`]: tenants, users, groups, ownership, on top of the store;
 //! - [`api`]: framework-independent request handling shared by every entry point.
 
-pub mod scim;
 pub mod api;
 pub mod domain;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod scim;
 pub mod store;

@@ -45,9 +45,11 @@ pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<B
 impl ApiError {
     pub fn into_response(self) -> Response<Bytes> {
         let (status, scim_type, retry_after) = match &self {
-            Self::Domain(DomainError::Scim(e)) => {
-                (StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST), e.scim_type.map(|t| t.as_str()), None)
-            }
+            Self::Domain(DomainError::Scim(e)) => (
+                StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+                e.scim_type.map(|t| t.as_str()),
+                None,
+            ),
             Self::Domain(DomainError::NotFound(_)) | Self::NoRoute => (StatusCode::NOT_FOUND, None, None),
             Self::Domain(DomainError::Conflict(_)) => (StatusCode::CONFLICT, Some("uniqueness"), None),
             Self::Domain(DomainError::PreconditionFailed) => (StatusCode::PRECONDITION_FAILED, None, None),

@@ -47,15 +47,20 @@ impl ScimRequest {
         if body.len() > MAX_BODY_BYTES {
             return Err(ApiError::PayloadTooLarge);
         }
-        let query = parts
-            .uri
-            .query()
-            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-            .unwrap_or_default();
+        let query =
+            parts.uri.query().map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
         let proto = parts.headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).unwrap_or("http");
         let host = header(header::HOST).or(parts.uri.authority().map(|a| a.as_str())).unwrap_or("localhost");
         let if_match = header(header::IF_MATCH).map(str::to_owned);
-        Ok(Self { method: parts.method, base: format!("{proto}://{host}/{tenant}/scim/v2"), tenant, segments, query, if_match, body })
+        Ok(Self {
+            method: parts.method,
+            base: format!("{proto}://{host}/{tenant}/scim/v2"),
+            tenant,
+            segments,
+            query,
+            if_match,
+            body,
+        })
     }
 
     /// A query parameter by name, case-insensitively (clients vary: `startIndex`, `startindex`).

@@ -85,7 +85,14 @@ async fn list(app: &App, res: Resource, req: &ScimRequest, q: &ListQuery) -> Res
     Ok(json_response(StatusCode::OK, &list_response(resources, page.total, q.start_index)))
 }
 
-async fn one(app: &App, res: Resource, req: &ScimRequest, s: &Stored, proj: &Projection, status: StatusCode) -> Result<Response<Bytes>, ApiError> {
+async fn one(
+    app: &App,
+    res: Resource,
+    req: &ScimRequest,
+    s: &Stored,
+    proj: &Projection,
+    status: StatusCode,
+) -> Result<Response<Bytes>, ApiError> {
     let mut r = json_response(status, &present(app, res, req, s, proj).await?);
     if let Ok(tag) = HeaderValue::from_str(&s.etag()) {
         r.headers_mut().insert(header::ETAG, tag);
@@ -117,7 +124,11 @@ async fn present(app: &App, res: Resource, req: &ScimRequest, s: &Stored, proj: 
         Resource::Group if proj.includes("members", Returned::Default) => {
             let members = app.directory.members(&req.tenant, &s.id).await?;
             if !members.is_empty() {
-                set(&mut v, "members", members.iter().map(|m| refs("Users", &m.user_id, m.display.as_deref(), "User")).collect());
+                set(
+                    &mut v,
+                    "members",
+                    members.iter().map(|m| refs("Users", &m.user_id, m.display.as_deref(), "User")).collect(),
+                );
             }
         }
         Resource::User if proj.includes("groups", Returned::Request) => {

@@ -99,7 +99,14 @@ impl Directory {
         Ok(stored)
     }
 
-    pub async fn replace(&self, t: &TenantId, res: Resource, id: &str, body: &Value, if_match: Option<u64>) -> DomainResult<Stored> {
+    pub async fn replace(
+        &self,
+        t: &TenantId,
+        res: Resource,
+        id: &str,
+        body: &Value,
+        if_match: Option<u64>,
+    ) -> DomainResult<Stored> {
         let mut attrs = normalize(body, res.rt())?;
         let members = take_members(&mut attrs, res)?;
         let member_ops = match (res, members) {
@@ -109,7 +116,14 @@ impl Directory {
         self.update(t, res, id, if_match, move |_| Ok((attrs.clone(), member_ops.clone()))).await
     }
 
-    pub async fn patch(&self, t: &TenantId, res: Resource, id: &str, body: &Value, if_match: Option<u64>) -> DomainResult<Stored> {
+    pub async fn patch(
+        &self,
+        t: &TenantId,
+        res: Resource,
+        id: &str,
+        body: &Value,
+        if_match: Option<u64>,
+    ) -> DomainResult<Stored> {
         let ops = patch::parse(body, res.rt())?;
         self.update(t, res, id, if_match, |old| {
             let mut attrs = old.attrs.clone();
@@ -121,7 +135,14 @@ impl Directory {
 
     /// Read-modify-write with optimistic concurrency: retried when another writer won,
     /// unless the client pinned a version with If-Match (then 412).
-    async fn update<F>(&self, t: &TenantId, res: Resource, id: &str, if_match: Option<u64>, change: F) -> DomainResult<Stored>
+    async fn update<F>(
+        &self,
+        t: &TenantId,
+        res: Resource,
+        id: &str,
+        if_match: Option<u64>,
+        change: F,
+    ) -> DomainResult<Stored>
     where
         F: Fn(&Stored) -> DomainResult<(serde_json::Map<String, Value>, Vec<MemberOp>)>,
     {

@@ -56,7 +56,12 @@ impl Directory {
     }
 
     /// Resources that can be found by index for this filter, if any index applies.
-    async fn indexed_candidates(&self, t: &TenantId, res: Resource, q: &ListQuery) -> DomainResult<Option<Vec<Stored>>> {
+    async fn indexed_candidates(
+        &self,
+        t: &TenantId,
+        res: Resource,
+        q: &ListQuery,
+    ) -> DomainResult<Option<Vec<Stored>>> {
         let Some(filter) = &q.filter else { return Ok(None) };
         let rt = res.rt();
         for (path, value) in filter.required_equalities() {
@@ -68,7 +73,16 @@ impl Directory {
                 "id" => vec![value.to_owned()],
                 "externalId" => {
                     let partition = keys::external_id_partition(t.as_str(), res.kind(), value);
-                    let page = self.table.query(&Query { index: Index::Table, pk: partition, sk_prefix: String::new(), after: None, limit: SCAN_PAGE }).await?;
+                    let page = self
+                        .table
+                        .query(&Query {
+                            index: Index::Table,
+                            pk: partition,
+                            sk_prefix: String::new(),
+                            after: None,
+                            limit: SCAN_PAGE,
+                        })
+                        .await?;
                     page.items.into_iter().map(|i| i.key.sk).collect()
                 }
                 _ if attr.top.required => {
@@ -99,9 +113,22 @@ impl Directory {
     /// Walks the collection in id order and returns how many resources match `filter`
     /// and the matching ones after the first `skip`, at most `take`. Without a filter
     /// it stops as soon as the page is full (the total then comes from the counters).
-    async fn scan(&self, t: &TenantId, res: Resource, skip: usize, take: usize, filter: Option<&Filter>) -> DomainResult<(usize, Vec<Stored>)> {
+    async fn scan(
+        &self,
+        t: &TenantId,
+        res: Resource,
+        skip: usize,
+        take: usize,
+        filter: Option<&Filter>,
+    ) -> DomainResult<(usize, Vec<Stored>)> {
         let rt = res.rt();
-        let mut q = Query { index: Index::Gsi1, pk: keys::collection(t.as_str(), res.kind()), sk_prefix: String::new(), after: None, limit: SCAN_PAGE };
+        let mut q = Query {
+            index: Index::Gsi1,
+            pk: keys::collection(t.as_str(), res.kind()),
+            sk_prefix: String::new(),
+            after: None,
+            limit: SCAN_PAGE,
+        };
         let (mut matched, mut out) = (0usize, Vec::new());
         loop {
             if filter.is_none() {
@@ -158,7 +185,8 @@ fn sort_value(s: &Stored, rt: &ResourceType, path: &AttrPath) -> Option<SortValu
 /// Stable sort by `sortBy`, ties keeping id order.
 fn sort(items: &mut [Stored], q: &ListQuery, rt: &ResourceType) {
     let Some(path) = &q.sort_by else { return };
-    let mut keyed: Vec<(Option<SortValue>, usize)> = items.iter().enumerate().map(|(i, s)| (sort_value(s, rt, path), i)).collect();
+    let mut keyed: Vec<(Option<SortValue>, usize)> =
+        items.iter().enumerate().map(|(i, s)| (sort_value(s, rt, path), i)).collect();
     keyed.sort_by(|(a, _), (b, _)| match (a, b) {
         (Some(a), Some(b)) => {
             let o = a.partial_cmp(b).unwrap_or(Ordering::Equal);

@@ -106,7 +106,12 @@ struct Change {
     remove: BTreeSet<String>,
 }
 
-async fn fold(dir: &Directory, t: &TenantId, group_id: &str, ops: Vec<MemberOp>) -> DomainResult<(Change, Vec<MemberRecord>)> {
+async fn fold(
+    dir: &Directory,
+    t: &TenantId,
+    group_id: &str,
+    ops: Vec<MemberOp>,
+) -> DomainResult<(Change, Vec<MemberRecord>)> {
     let needs_current = ops.iter().any(|o| matches!(o, MemberOp::RemoveWhere(_) | MemberOp::Replace(_)));
     let current = if needs_current { list(dir, t, group_id).await? } else { Vec::new() };
     let members_attr = find(GROUP_TYPE.core.attributes, "members");
@@ -152,7 +157,8 @@ pub(crate) async fn commit_with_members(
     ops: Vec<MemberOp>,
 ) -> Result<(), CommitError> {
     let (change, current) = fold(dir, t, group_id, ops).await.map_err(CommitError::Other)?;
-    let wanted: Vec<Key> = change.add.keys().filter(|id| valid_id(id)).map(|id| key_of(t, Resource::User, id)).collect();
+    let wanted: Vec<Key> =
+        change.add.keys().filter(|id| valid_id(id)).map(|id| key_of(t, Resource::User, id)).collect();
     let users = get_all(dir.table.as_ref(), &wanted).await.map_err(CommitError::Other)?;
     let unchanged: BTreeMap<&str, &Option<String>> = current.iter().map(|m| (m.user_id.as_str(), &m.display)).collect();
     let mut units: Vec<Vec<Write>> = Vec::new();
@@ -163,9 +169,13 @@ pub(crate) async fn commit_with_members(
         if unchanged.get(u.id.as_str()) == Some(&&display) {
             continue;
         }
-        let mut item = Item::new(keys::member(t.as_str(), group_id, &u.id), json!({"display": display}).to_string().into_bytes());
+        let mut item =
+            Item::new(keys::member(t.as_str(), group_id, &u.id), json!({"display": display}).to_string().into_bytes());
         item.gsi1 = Some(keys::member_of(t.as_str(), &u.id, group_id));
-        units.push(vec![Write::Put { item, cond: Condition::None }, Write::Check { key: user.key, cond: Condition::Exists }]);
+        units.push(vec![
+            Write::Put { item, cond: Condition::None },
+            Write::Check { key: user.key, cond: Condition::Exists },
+        ]);
     }
     for id in change.remove.iter().filter(|id| valid_id(id)) {
         units.push(vec![Write::Delete { key: keys::member(t.as_str(), group_id, id), cond: Condition::None }]);
@@ -177,7 +187,12 @@ pub(crate) async fn commit_with_members(
 /// Packs `units` (writes that must land together) into transactions of at most 100
 /// writes: the first led by `head`, the rest by `guard`. A unit whose own condition
 /// fails (its user was deleted meanwhile) is dropped and the transaction retried.
-async fn transact_units(table: &dyn Table, head: Vec<Write>, mut units: Vec<Vec<Write>>, guard: Write) -> Result<(), CommitError> {
+async fn transact_units(
+    table: &dyn Table,
+    head: Vec<Write>,
+    mut units: Vec<Vec<Write>>,
+    guard: Write,
+) -> Result<(), CommitError> {
     let mut lead = head;
     while !lead.is_empty() {
         let mut taken = 0;
@@ -204,7 +219,11 @@ async fn transact_units(table: &dyn Table, head: Vec<Write>, mut units: Vec<Vec<
 }
 
 /// One transaction; `Some(units)` when a unit failed and the rest should be retried.
-async fn commit_batch(table: &dyn Table, lead: &[Write], mut batch: Vec<Vec<Write>>) -> Result<Option<Vec<Vec<Write>>>, CommitError> {
+async fn commit_batch(
+    table: &dyn Table,
+    lead: &[Write],
+    mut batch: Vec<Vec<Write>>,
+) -> Result<Option<Vec<Vec<Write>>>, CommitError> {
     let writes: Vec<Write> = lead.iter().cloned().chain(batch.iter().flatten().cloned()).collect();
     match table.transact(writes).await {
         Ok(()) => Ok(None),

@@ -36,12 +36,8 @@ pub struct ListParams<'a> {
 }
 
 fn number(name: &str, text: Option<&str>) -> ScimResult<Option<i64>> {
-    text.map(|t| {
-        t.trim()
-            .parse::<i64>()
-            .map_err(|_| ScimError::invalid_value(format!("'{name}' must be an integer")))
-    })
-    .transpose()
+    text.map(|t| t.trim().parse::<i64>().map_err(|_| ScimError::invalid_value(format!("'{name}' must be an integer"))))
+        .transpose()
 }
 
 impl ListQuery {
@@ -124,12 +120,18 @@ mod tests {
 
     #[test]
     fn paging_is_clamped_and_validated() {
-        let q = ListQuery::parse(&ListParams { start_index: Some("0"), count: Some("100000"), ..Default::default() }, &USER_TYPE).unwrap();
+        let q = ListQuery::parse(
+            &ListParams { start_index: Some("0"), count: Some("100000"), ..Default::default() },
+            &USER_TYPE,
+        )
+        .unwrap();
         assert_eq!((q.start_index, q.count), (1, MAX_COUNT));
         let q = ListQuery::parse(&ListParams { count: Some("-5"), ..Default::default() }, &USER_TYPE).unwrap();
         assert_eq!(q.count, 0);
         assert!(ListQuery::parse(&ListParams { count: Some("ten"), ..Default::default() }, &USER_TYPE).is_err());
-        assert!(ListQuery::parse(&ListParams { sort_order: Some("sideways"), ..Default::default() }, &USER_TYPE).is_err());
+        assert!(
+            ListQuery::parse(&ListParams { sort_order: Some("sideways"), ..Default::default() }, &USER_TYPE).is_err()
+        );
     }
 
     #[test]

@@ -79,9 +79,7 @@ fn parse_op(op: &Value, rt: &ResourceType) -> ScimResult<Operation> {
     let value = field(op, "value").filter(|v| !v.is_null()).cloned();
     match (kind, &path, &value) {
         (OpKind::Remove, None, _) => Err(ScimError::no_target("'remove' needs a path")),
-        (OpKind::Add | OpKind::Replace, _, None) => {
-            Err(ScimError::invalid_syntax("'add' and 'replace' need a value"))
-        }
+        (OpKind::Add | OpKind::Replace, _, None) => Err(ScimError::invalid_syntax("'add' and 'replace' need a value")),
         _ => Ok(Operation { kind, path, value }),
     }
 }
@@ -112,10 +110,9 @@ pub fn apply(attrs: &mut Map<String, Value>, ops: &[Operation], rt: &ResourceTyp
 fn no_path_entries<'v>(key: &str, value: &'v Value, rt: &ResourceType) -> Vec<(PatchPath, &'v Value)> {
     let plain = |text: &str| AttrPath::parse(text, rt).ok().map(|attr| PatchPath { attr, filter: None, sub: None });
     match (rt.extension(key), value) {
-        (Some(ext), Value::Object(fields)) => fields
-            .iter()
-            .filter_map(|(k, v)| plain(&format!("{}:{k}", ext.id)).map(|p| (p, v)))
-            .collect(),
+        (Some(ext), Value::Object(fields)) => {
+            fields.iter().filter_map(|(k, v)| plain(&format!("{}:{k}", ext.id)).map(|p| (p, v))).collect()
+        }
         _ => plain(key).map(|p| vec![(p, value)]).unwrap_or_default(),
     }
 }
@@ -344,7 +341,9 @@ fn member_refs(top: &'static Attribute, value: Option<&Value>) -> ScimResult<Vec
 /// `value eq "a" or value eq "b"` → ["a", "b"]: the common member filters need no lookup.
 fn member_ids(filter: &Filter) -> Option<Vec<String>> {
     match filter {
-        Filter::Compare(p, CompareOp::Eq, Literal::Str(s)) if p.attr.eq_ignore_ascii_case("value") && p.sub.is_none() => {
+        Filter::Compare(p, CompareOp::Eq, Literal::Str(s))
+            if p.attr.eq_ignore_ascii_case("value") && p.sub.is_none() =>
+        {
             Some(vec![s.clone()])
         }
         Filter::Or(a, b) => {

@@ -43,14 +43,16 @@ fn entra_capitalised_ops_and_string_booleans() {
 
 #[test]
 fn value_filter_paths_edit_and_create_elements() {
-    let u = patch(json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "new@work.example"}])).unwrap();
+    let u = patch(json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "new@work.example"}]))
+        .unwrap();
     assert_eq!(u["emails"][0]["value"], json!("new@work.example"));
     assert_eq!(u["emails"][1]["value"], json!("b@home.example"));
     let u = patch(json!([{"op": "add", "path": "phoneNumbers[type eq \"mobile\"].value", "value": "+1 555"}])).unwrap();
     assert_eq!(u["phoneNumbers"], json!([{"type": "mobile", "value": "+1 555"}]));
     let u = patch(json!([{"op": "remove", "path": "emails[type eq \"home\"]"}])).unwrap();
     assert_eq!(u["emails"].as_array().map(Vec::len), Some(1));
-    let e = patch(json!([{"op": "replace", "path": "emails[type eq \"other\" or type eq \"x\"].value", "value": "z"}])).unwrap_err();
+    let e = patch(json!([{"op": "replace", "path": "emails[type eq \"other\" or type eq \"x\"].value", "value": "z"}]))
+        .unwrap_err();
     assert_eq!(e.scim_type, Some(ScimType::NoTarget));
 }
 
@@ -76,13 +78,18 @@ fn urn_qualified_paths_and_complex_merge() {
     .unwrap();
     assert_eq!(u[ENTERPRISE_SCHEMA]["department"], json!("Ops"));
     assert_eq!(u["name"], json!({"givenName": "Barbara", "familyName": "J"}));
-    let u = patch(json!([{"op": "remove", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"}])).unwrap();
+    let u = patch(
+        json!([{"op": "remove", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"}]),
+    )
+    .unwrap();
     assert!(!u.contains_key(ENTERPRISE_SCHEMA));
 }
 
 #[test]
 fn add_to_multi_valued_appends_and_moves_primary() {
-    let u = patch(json!([{"op": "add", "path": "emails", "value": [{"value": "c@x", "type": "other", "primary": true}]}])).unwrap();
+    let u =
+        patch(json!([{"op": "add", "path": "emails", "value": [{"value": "c@x", "type": "other", "primary": true}]}]))
+            .unwrap();
     let emails = u["emails"].as_array().cloned().unwrap_or_default();
     assert_eq!(emails.len(), 3);
     assert_eq!(emails.iter().filter(|e| e["primary"] == json!(true)).count(), 1);
@@ -128,14 +135,18 @@ fn group_member_operations() {
         Value::Object(m) => m,
         _ => Map::new(),
     };
-    let ops = run(&mut g, json!({"Operations": [
-        {"op": "remove", "path": "members[value eq \"u1\"]"},
-        {"op": "add", "path": "members", "value": [{"value": "u2", "display": "Two"}, "u3"]},
-        {"op": "Remove", "path": "members", "value": [{"value": "u4"}]},
-        {"op": "remove", "path": "members[display eq \"x\"]"},
-        {"op": "replace", "value": {"id": "gid", "displayName": "Engineering", "members": [{"value": "u9"}]}},
-        {"op": "remove", "path": "members"},
-    ]}), &GROUP_TYPE)
+    let ops = run(
+        &mut g,
+        json!({"Operations": [
+            {"op": "remove", "path": "members[value eq \"u1\"]"},
+            {"op": "add", "path": "members", "value": [{"value": "u2", "display": "Two"}, "u3"]},
+            {"op": "Remove", "path": "members", "value": [{"value": "u4"}]},
+            {"op": "remove", "path": "members[display eq \"x\"]"},
+            {"op": "replace", "value": {"id": "gid", "displayName": "Engineering", "members": [{"value": "u9"}]}},
+            {"op": "remove", "path": "members"},
+        ]}),
+        &GROUP_TYPE,
+    )
     .unwrap();
     assert_eq!(g["displayName"], json!("Engineering"));
     assert!(!g.contains_key("members"));

@@ -126,11 +126,8 @@ mod tests {
     fn parses_plain_dotted_and_urn_paths() {
         let p = AttrPath::parse("name.givenName", &USER_TYPE).unwrap();
         assert_eq!((p.urn, p.attr.as_str(), p.sub.as_deref()), (None, "name", Some("givenName")));
-        let p = AttrPath::parse(
-            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
-            &USER_TYPE,
-        )
-        .unwrap();
+        let p = AttrPath::parse("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value", &USER_TYPE)
+            .unwrap();
         assert_eq!(p.urn.as_deref(), Some(crate::scim::schema::ENTERPRISE_SCHEMA));
         assert_eq!((p.attr.as_str(), p.sub.as_deref()), ("manager", Some("value")));
         assert!(AttrPath::parse("9bad", &USER_TYPE).is_err());

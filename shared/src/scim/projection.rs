@@ -176,7 +176,12 @@ mod tests {
 
     #[test]
     fn attributes_keep_only_what_is_asked_plus_id() {
-        let p = Projection::parse(Some("userName,name.givenName,name.familyName,emails[type eq \"work\"]"), None, &USER_TYPE).unwrap();
+        let p = Projection::parse(
+            Some("userName,name.givenName,name.familyName,emails[type eq \"work\"]"),
+            None,
+            &USER_TYPE,
+        )
+        .unwrap();
         assert_eq!(
             p.apply(user(), &USER_TYPE),
             json!({"schemas": ["s"], "id": "1", "userName": "b", "name": {"givenName": "B", "familyName": "J"},

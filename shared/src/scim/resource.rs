@@ -160,9 +160,8 @@ fn normalize_single(attr: &Attribute, value: &Value) -> ScimResult<Option<Value>
         }
         (AttrType::Decimal, Value::Number(_)) => value.clone(),
         (AttrType::DateTime, Value::String(s)) => {
-            super::filter::parse_time(s).ok_or_else(|| {
-                ScimError::invalid_value(format!("'{}' must be an RFC 3339 dateTime", attr.name))
-            })?;
+            super::filter::parse_time(s)
+                .ok_or_else(|| ScimError::invalid_value(format!("'{}' must be an RFC 3339 dateTime", attr.name)))?;
             value.clone()
         }
         (AttrType::String | AttrType::Reference | AttrType::Binary, Value::String(_)) => value.clone(),
@@ -203,7 +202,10 @@ mod tests {
 
     #[test]
     fn required_and_type_errors() {
-        assert_eq!(normalize(&json!({"active": true}), &USER_TYPE).unwrap_err().scim_type, Some(crate::scim::error::ScimType::InvalidValue));
+        assert_eq!(
+            normalize(&json!({"active": true}), &USER_TYPE).unwrap_err().scim_type,
+            Some(crate::scim::error::ScimType::InvalidValue)
+        );
         assert!(normalize(&json!({"userName": "a", "active": "maybe"}), &USER_TYPE).is_err());
         assert!(normalize(&json!({"userName": {"x": 1}}), &USER_TYPE).is_err());
         assert!(normalize(&json!([1]), &USER_TYPE).is_err());
@@ -212,7 +214,11 @@ mod tests {
 
     #[test]
     fn members_accept_bare_strings_and_display_name_alias() {
-        let out = normalize(&json!({"displayName": "G", "members": ["u1", {"value": "u2", "displayName": "Two"}]}), &GROUP_TYPE).unwrap();
+        let out = normalize(
+            &json!({"displayName": "G", "members": ["u1", {"value": "u2", "displayName": "Two"}]}),
+            &GROUP_TYPE,
+        )
+        .unwrap();
         assert_eq!(out["members"], json!([{"value": "u1"}, {"value": "u2", "display": "Two"}]));
     }
 }

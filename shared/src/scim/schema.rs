@@ -132,12 +132,8 @@ const TYPED_VALUE: [Attribute; 4] = [
     s("type").describe("A label indicating the attribute's function."),
     attr("primary", AttrType::Boolean).describe("Whether this is the primary value."),
 ];
-const EMAIL: [Attribute; 4] = [
-    TYPED_VALUE[0],
-    TYPED_VALUE[1],
-    TYPED_VALUE[2].canonical(&["work", "home", "other"]),
-    TYPED_VALUE[3],
-];
+const EMAIL: [Attribute; 4] =
+    [TYPED_VALUE[0], TYPED_VALUE[1], TYPED_VALUE[2].canonical(&["work", "home", "other"]), TYPED_VALUE[3]];
 const PHONE: [Attribute; 4] = [
     TYPED_VALUE[0],
     TYPED_VALUE[1],
@@ -146,16 +142,9 @@ const PHONE: [Attribute; 4] = [
 ];
 const PHOTO: [Attribute; 4] =
     [attr("value", AttrType::Reference).exact(), TYPED_VALUE[1], TYPED_VALUE[2], TYPED_VALUE[3]];
-const CERT: [Attribute; 4] =
-    [attr("value", AttrType::Binary).exact(), TYPED_VALUE[1], TYPED_VALUE[2], TYPED_VALUE[3]];
-const NAME: [Attribute; 6] = [
-    s("formatted"),
-    s("familyName"),
-    s("givenName"),
-    s("middleName"),
-    s("honorificPrefix"),
-    s("honorificSuffix"),
-];
+const CERT: [Attribute; 4] = [attr("value", AttrType::Binary).exact(), TYPED_VALUE[1], TYPED_VALUE[2], TYPED_VALUE[3]];
+const NAME: [Attribute; 6] =
+    [s("formatted"), s("familyName"), s("givenName"), s("middleName"), s("honorificPrefix"), s("honorificSuffix")];
 const ADDRESS: [Attribute; 8] = [
     s("formatted"),
     s("streetAddress"),
@@ -206,19 +195,16 @@ pub static USER: [Attribute; 21] = [
     multi("ims", &TYPED_VALUE),
     multi("photos", &PHOTO),
     multi("addresses", &ADDRESS),
-    multi("groups", &USER_GROUP).read_only().returned(Returned::Request).describe(
-        "Groups the User belongs to; returned only when requested with `attributes`.",
-    ),
+    multi("groups", &USER_GROUP)
+        .read_only()
+        .returned(Returned::Request)
+        .describe("Groups the User belongs to; returned only when requested with `attributes`."),
     multi("entitlements", &TYPED_VALUE),
     multi("roles", &TYPED_VALUE),
     multi("x509Certificates", &CERT),
 ];
 
-const MANAGER: [Attribute; 3] = [
-    s("value"),
-    attr("$ref", AttrType::Reference),
-    s("displayName").read_only(),
-];
+const MANAGER: [Attribute; 3] = [s("value"), attr("$ref", AttrType::Reference), s("displayName").read_only()];
 
 pub static ENTERPRISE_USER: [Attribute; 6] = [
     s("employeeNumber"),
@@ -250,16 +236,14 @@ pub struct Schema {
     pub attributes: &'static [Attribute],
 }
 
-pub static USER_CORE: Schema =
-    Schema { id: USER_SCHEMA, name: "User", description: "User Account", attributes: &USER };
+pub static USER_CORE: Schema = Schema { id: USER_SCHEMA, name: "User", description: "User Account", attributes: &USER };
 pub static ENTERPRISE: Schema = Schema {
     id: ENTERPRISE_SCHEMA,
     name: "EnterpriseUser",
     description: "Enterprise User",
     attributes: &ENTERPRISE_USER,
 };
-pub static GROUP_CORE: Schema =
-    Schema { id: GROUP_SCHEMA, name: "Group", description: "Group", attributes: &GROUP };
+pub static GROUP_CORE: Schema = Schema { id: GROUP_SCHEMA, name: "Group", description: "Group", attributes: &GROUP };
 
 /// A resource type: its core schema and the extensions it accepts.
 #[derive(Debug)]
@@ -273,15 +257,14 @@ pub struct ResourceType {
     pub external_members: Option<&'static str>,
 }
 
-pub static USER_TYPE: ResourceType =
-    ResourceType {
-    name: "User", endpoint: "/Users",
+pub static USER_TYPE: ResourceType = ResourceType {
+    name: "User",
+    endpoint: "/Users",
     core: &USER_CORE,
     extensions: &[&ENTERPRISE],
     external_members: None,
 };
-pub static GROUP_TYPE: ResourceType =
-    ResourceType {
+pub static GROUP_TYPE: ResourceType = ResourceType {
     name: "Group",
     endpoint: "/Groups",
     core: &GROUP_CORE,

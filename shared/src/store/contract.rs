@@ -40,7 +40,8 @@ async fn put_get_and_conditions(t: &dyn Table, pk: &str) {
     t.transact(vec![put(item(pk, "X", 2, "two"), Condition::Version(1))]).await.unwrap();
     let got = t.get(&key).await.unwrap().unwrap();
     assert_eq!((got.version, got.body.as_slice()), (2, b"two".as_slice()));
-    let err = t.transact(vec![Write::Delete { key: Key::new(pk, "missing"), cond: Condition::Exists }]).await.unwrap_err();
+    let err =
+        t.transact(vec![Write::Delete { key: Key::new(pk, "missing"), cond: Condition::Exists }]).await.unwrap_err();
     assert!(matches!(err, StoreError::ConditionFailed { index: 0 }));
     t.transact(vec![Write::Delete { key: key.clone(), cond: Condition::Version(2) }]).await.unwrap();
     assert_eq!(t.get(&key).await.unwrap(), None);
@@ -73,12 +74,17 @@ async fn transactions_are_all_or_nothing(t: &dyn Table, pk: &str) {
 }
 
 async fn transaction_limits(t: &dyn Table, pk: &str) {
-    let too_many: Vec<Write> = (0..=MAX_TRANSACTION_WRITES).map(|i| put(item(pk, &format!("{i:03}"), 1, ""), Condition::None)).collect();
+    let too_many: Vec<Write> =
+        (0..=MAX_TRANSACTION_WRITES).map(|i| put(item(pk, &format!("{i:03}"), 1, ""), Condition::None)).collect();
     assert!(matches!(t.transact(too_many).await, Err(StoreError::Invalid(_))));
-    let twice = vec![put(item(pk, "k", 1, ""), Condition::None), Write::Delete { key: Key::new(pk, "k"), cond: Condition::None }];
+    let twice = vec![
+        put(item(pk, "k", 1, ""), Condition::None),
+        Write::Delete { key: Key::new(pk, "k"), cond: Condition::None },
+    ];
     assert!(matches!(t.transact(twice).await, Err(StoreError::Invalid(_))));
     assert!(matches!(t.transact(Vec::new()).await, Err(StoreError::Invalid(_))));
-    let full: Vec<Write> = (0..MAX_TRANSACTION_WRITES).map(|i| put(item(pk, &format!("{i:03}"), 1, ""), Condition::None)).collect();
+    let full: Vec<Write> =
+        (0..MAX_TRANSACTION_WRITES).map(|i| put(item(pk, &format!("{i:03}"), 1, ""), Condition::None)).collect();
     t.transact(full).await.unwrap();
 }
 
@@ -92,7 +98,13 @@ async fn queries_page_in_order(t: &dyn Table, pk: &str) {
     let mut after = None;
     loop {
         let page = t
-            .query(&Query { index: Index::Table, pk: pk.into(), sk_prefix: "M#".into(), after: after.clone(), limit: 60 })
+            .query(&Query {
+                index: Index::Table,
+                pk: pk.into(),
+                sk_prefix: "M#".into(),
+                after: after.clone(),
+                limit: 60,
+            })
             .await
             .unwrap();
         assert!(page.items.len() <= 60);
@@ -104,16 +116,29 @@ async fn queries_page_in_order(t: &dyn Table, pk: &str) {
     }
     let want: Vec<String> = (0..250).map(|i| format!("M#{i:04}")).collect();
     assert_eq!(seen, want);
-    let empty = t.query(&Query { index: Index::Table, pk: format!("{pk}-none"), sk_prefix: String::new(), after: None, limit: 10 }).await.unwrap();
+    let empty = t
+        .query(&Query {
+            index: Index::Table,
+            pk: format!("{pk}-none"),
+            sk_prefix: String::new(),
+            after: None,
+            limit: 10,
+        })
+        .await
+        .unwrap();
     assert!(empty.items.is_empty() && empty.next.is_none());
 }
 
 async fn gsi_follows_puts_and_deletes(t: &dyn Table, pk: &str) {
     let gpk = format!("{pk}#IDX");
     let indexed = |id: &str, v: u64| Item { gsi1: Some(Key::new(&gpk, id)), ..item(&format!("{pk}#{id}"), "R", v, id) };
-    t.transact(vec![put(indexed("b", 1), Condition::None), put(indexed("a", 1), Condition::None), put(indexed("c", 1), Condition::None)])
-        .await
-        .unwrap();
+    t.transact(vec![
+        put(indexed("b", 1), Condition::None),
+        put(indexed("a", 1), Condition::None),
+        put(indexed("c", 1), Condition::None),
+    ])
+    .await
+    .unwrap();
     let q = Query { index: Index::Gsi1, pk: gpk.clone(), sk_prefix: String::new(), after: None, limit: 2 };
     let first = t.query(&q).await.unwrap();
     assert_eq!(first.items.iter().map(|i| i.body.clone()).collect::<Vec<_>>(), vec![b"a".to_vec(), b"b".to_vec()]);
@@ -122,9 +147,12 @@ async fn gsi_follows_puts_and_deletes(t: &dyn Table, pk: &str) {
     assert_eq!(rest.items[0].body, b"c");
     // Moving an item out of the index and deleting another both drop their entries.
     let moved = Item { gsi1: None, ..indexed("a", 2) };
-    t.transact(vec![put(moved, Condition::Version(1)), Write::Delete { key: Key::new(format!("{pk}#b"), "R"), cond: Condition::None }])
-        .await
-        .unwrap();
+    t.transact(vec![
+        put(moved, Condition::Version(1)),
+        Write::Delete { key: Key::new(format!("{pk}#b"), "R"), cond: Condition::None },
+    ])
+    .await
+    .unwrap();
     let all = t.query(&Query { limit: 10, ..q }).await.unwrap();
     assert_eq!(all.items.iter().map(|i| i.key.pk.clone()).collect::<Vec<_>>(), vec![format!("{pk}#c")]);
 }
@@ -140,7 +168,9 @@ async fn counters_add_atomically(t: &dyn Table, pk: &str) {
 }
 
 async fn get_many_returns_what_exists(t: &dyn Table, pk: &str) {
-    t.transact(vec![put(item(pk, "1", 1, "one"), Condition::None), put(item(pk, "3", 1, "three"), Condition::None)]).await.unwrap();
+    t.transact(vec![put(item(pk, "1", 1, "one"), Condition::None), put(item(pk, "3", 1, "three"), Condition::None)])
+        .await
+        .unwrap();
     let keys: Vec<Key> = ["1", "2", "3"].iter().map(|s| Key::new(pk, *s)).collect();
     let mut got: Vec<String> = t.get_many(&keys).await.unwrap().into_iter().map(|i| i.key.sk).collect();
     got.sort();

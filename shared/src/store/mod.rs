@@ -67,12 +67,24 @@ impl Condition {
 
 #[derive(Debug, Clone)]
 pub enum Write {
-    Put { item: Item, cond: Condition },
-    Delete { key: Key, cond: Condition },
+    Put {
+        item: Item,
+        cond: Condition,
+    },
+    Delete {
+        key: Key,
+        cond: Condition,
+    },
     /// Fails the transaction unless `cond` holds; writes nothing.
-    Check { key: Key, cond: Condition },
+    Check {
+        key: Key,
+        cond: Condition,
+    },
     /// Adds `delta` to the item's `count`, creating the item (count 0) if missing.
-    Add { key: Key, delta: i64 },
+    Add {
+        key: Key,
+        delta: i64,
+    },
 }
 
 impl Write {

@@ -167,7 +167,8 @@ fn compare(value: &Value, attr: &Attribute, op: CompareOp, lit: &Literal) -> boo
                 Literal::Str(s) => s.to_ascii_lowercase().parse::<bool>().ok(),
                 _ => None,
             };
-            matches!(op, CompareOp::Eq | CompareOp::Ne) && ordered(value.as_bool().zip(want).map(|(a, b)| a.cmp(&b)), op)
+            matches!(op, CompareOp::Eq | CompareOp::Ne)
+                && ordered(value.as_bool().zip(want).map(|(a, b)| a.cmp(&b)), op)
         }
         AttrType::Integer | AttrType::Decimal => {
             let want = match lit {
@@ -185,11 +186,8 @@ fn compare(value: &Value, attr: &Attribute, op: CompareOp, lit: &Literal) -> boo
         AttrType::Complex => false,
         AttrType::String | AttrType::Reference | AttrType::Binary => {
             let (Some(have), Some(want)) = (value.as_str(), lit_str(lit)) else { return false };
-            let (have, want) = if attr.case_exact {
-                (have.to_owned(), want)
-            } else {
-                (have.to_lowercase(), want.to_lowercase())
-            };
+            let (have, want) =
+                if attr.case_exact { (have.to_owned(), want) } else { (have.to_lowercase(), want.to_lowercase()) };
             match op {
                 CompareOp::Co => have.contains(&want),
                 CompareOp::Sw => have.starts_with(&want),

@@ -9,9 +9,7 @@ use crate::scim::schema::ResourceType;
 /// Parses a filter for resources of type `rt` (the type resolves URN-prefixed paths).
 pub fn parse(text: &str, rt: &ResourceType) -> ScimResult<Filter> {
     if text.len() > MAX_FILTER_LEN {
-        return Err(ScimError::invalid_filter(format!(
-            "filter is longer than {MAX_FILTER_LEN} characters"
-        )));
+        return Err(ScimError::invalid_filter(format!("filter is longer than {MAX_FILTER_LEN} characters")));
     }
     let tokens = tokenize(text)?;
     let mut p = Parser { tokens, pos: 0, rt };
@@ -64,9 +62,7 @@ impl Parser<'_> {
     }
     fn deeper(depth: usize) -> ScimResult<usize> {
         if depth >= MAX_FILTER_DEPTH {
-            return Err(ScimError::invalid_filter(format!(
-                "filter nests deeper than {MAX_FILTER_DEPTH} levels"
-            )));
+            return Err(ScimError::invalid_filter(format!("filter nests deeper than {MAX_FILTER_DEPTH} levels")));
         }
         Ok(depth + 1)
     }
@@ -111,9 +107,7 @@ impl Parser<'_> {
         let word = match self.next() {
             Some(Token::Word(w)) => w,
             other => {
-                return Err(ScimError::invalid_filter(format!(
-                    "expected an attribute path, found {other:?}"
-                )));
+                return Err(ScimError::invalid_filter(format!("expected an attribute path, found {other:?}")));
             }
         };
         let path = AttrPath::parse(&word, self.rt).map_err(|e| ScimError::invalid_filter(e.detail))?;
@@ -125,12 +119,11 @@ impl Parser<'_> {
         }
         let op = match self.next() {
             Some(Token::Word(w)) if w.eq_ignore_ascii_case("pr") => return Ok(Filter::Present(path)),
-            Some(Token::Word(w)) => compare_op(&w)
-                .ok_or_else(|| ScimError::invalid_filter(format!("unknown operator '{w}'")))?,
+            Some(Token::Word(w)) => {
+                compare_op(&w).ok_or_else(|| ScimError::invalid_filter(format!("unknown operator '{w}'")))?
+            }
             other => {
-                return Err(ScimError::invalid_filter(format!(
-                    "expected an operator after '{word}', found {other:?}"
-                )));
+                return Err(ScimError::invalid_filter(format!("expected an operator after '{word}', found {other:?}")));
             }
         };
         let value = match self.next() {
@@ -197,7 +190,17 @@ mod tests {
 
     #[test]
     fn rejects_malformed_filters() {
-        for bad in ["", "userName", "userName eq", "userName zz \"x\"", "(a pr", "a pr)", "a pr and", "[a pr]", "emails[type eq \"w\""] {
+        for bad in [
+            "",
+            "userName",
+            "userName eq",
+            "userName zz \"x\"",
+            "(a pr",
+            "a pr)",
+            "a pr and",
+            "[a pr]",
+            "emails[type eq \"w\"",
+        ] {
             let e = p(bad).unwrap_err();
             assert_eq!(e.scim_type, Some(crate::scim::error::ScimType::InvalidFilter), "{bad}");
         }
