@@ -25,7 +25,65 @@ pub struct Server {
     child: Child,
     pub addr: String,
     pub dir: PathBuf,
+    /// The DynamoDB table, when the tests run on DynamoDB (`INLET_E2E_DYNAMODB`).
+    pub table: Option<Table>,
     _tmp: Option<tempfile::TempDir>,
+}
+
+/// Regions handed out to servers on DynamoDB: moto keeps one backend per region and copies
+/// it on every transaction, so each server gets its own.
+const REGIONS: [&str; 16] = [
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-central-1",
+    "eu-north-1",
+    "ap-south-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ca-central-1",
+    "sa-east-1",
+];
+
+/// A DynamoDB table for one server: its name and region.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub name: String,
+    pub region: String,
+}
+
+/// How many users the large-group test uses (fewer on moto, whose transactions copy state).
+pub fn large_group_size() -> usize {
+    std::env::var("INLET_E2E_LARGE_GROUP").ok().and_then(|v| v.parse().ok()).unwrap_or(1200)
+}
+
+/// With `INLET_E2E_DYNAMODB` set (and `AWS_ENDPOINT_URL` pointing at moto), every server
+/// gets a fresh table created from template.yaml by `infra/local_table.py`.
+pub fn fresh_table() -> Option<Table> {
+    std::env::var_os("INLET_E2E_DYNAMODB")?;
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let table = format!("e2e-{}-{n}-{nanos}", std::process::id());
+    let region = REGIONS[n % REGIONS.len()].to_owned();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let python = std::env::var("INLET_PYTHON").unwrap_or_else(|_| "python3".into());
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL points at the local DynamoDB");
+    let status = Command::new(python)
+        .arg(root.join("infra/local_table.py"))
+        .args(["--endpoint", &endpoint, "--table", &table, "--region", &region, "--template"])
+        .arg(root.join("template.yaml"))
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "creating table {table} failed");
+    Some(Table { name: table, region })
 }
 
 pub struct Resp {
@@ -46,13 +104,13 @@ impl Server {
     pub fn start() -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
-        let mut s = Self::start_in(&dir, Some(TOKEN));
+        let mut s = Self::start_in(&dir, Some(TOKEN), fresh_table());
         s._tmp = Some(tmp);
         s
     }
 
-    /// Starts `inlet serve` on `dir`; `token` becomes INLET_DEV_TOKEN when given.
-    pub fn start_in(dir: &Path, token: Option<&str>) -> Self {
+    /// Starts `inlet serve` on `dir` (and `table`, if any); `token` becomes INLET_DEV_TOKEN.
+    pub fn start_in(dir: &Path, token: Option<&str>, table: Option<Table>) -> Self {
         let bin = inlet_bin();
         assert!(bin.exists(), "{} is missing: run `cargo build --workspace --bins` first", bin.display());
         let mut cmd = Command::new(&bin);
@@ -60,7 +118,11 @@ impl Server {
             .arg(dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        cmd.env_remove("INLET_DEV_TOKEN");
+        cmd.env_remove("INLET_DEV_TOKEN")
+            .env("INLET_LOG", std::env::var("INLET_LOG").unwrap_or_else(|_| "warn".into()));
+        if let Some(t) = &table {
+            cmd.args(["--dynamodb-table", &t.name]).env("AWS_REGION", &t.region);
+        }
         if let Some(t) = token {
             cmd.env("INLET_DEV_TOKEN", t);
         }
@@ -79,7 +141,7 @@ impl Server {
             let mut sink = String::new();
             let _ = out.read_to_string(&mut sink);
         });
-        Self { child, addr, dir: dir.to_path_buf(), _tmp: None }
+        Self { child, addr, dir: dir.to_path_buf(), table, _tmp: None }
     }
 
     pub fn base(&self) -> String {

@@ -25,6 +25,10 @@ enum Command {
         /// Use this token for tenant `default` instead of the generated one (for scripts).
         #[arg(long, env = "INLET_DEV_TOKEN", hide_env_values = true)]
         dev_token: Option<String>,
+        /// Store in this DynamoDB table instead of the embedded store (AWS settings from the
+        /// environment, e.g. AWS_ENDPOINT_URL for a local DynamoDB).
+        #[arg(long)]
+        dynamodb_table: Option<String>,
     },
 }
 
@@ -34,9 +38,12 @@ async fn main() -> std::process::ExitCode {
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("INLET_LOG").unwrap_or_else(|_| "warn,inlet=info".into()),
         )
+        .with_writer(std::io::stderr)
         .init();
     let result = match Cli::parse().command {
-        Command::Serve { listen, data_dir, dev_token } => serve::run(listen, &data_dir, dev_token).await,
+        Command::Serve { listen, data_dir, dev_token, dynamodb_table } => {
+            serve::run(listen, &data_dir, dev_token, dynamodb_table).await
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -12,6 +12,8 @@ use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use inlet_shared::api::{ApiError, App, Endpoint, MAX_BODY_BYTES};
 use inlet_shared::domain::Directory;
+use inlet_shared::store::Table;
+use inlet_shared::store::dynamo::DynamoStore;
 use inlet_shared::store::embedded::EmbeddedStore;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -22,19 +24,28 @@ use tokio::net::TcpListener;
 /// How long in-flight requests may take to finish after a shutdown signal.
 const DRAIN: Duration = Duration::from_secs(10);
 
-pub async fn run(listen: SocketAddr, data_dir: &Path, dev_token: Option<String>) -> Result<(), String> {
-    let store = EmbeddedStore::open(data_dir).map_err(|e| e.to_string())?;
+pub async fn run(
+    listen: SocketAddr,
+    data_dir: &Path,
+    dev_token: Option<String>,
+    table: Option<String>,
+) -> Result<(), String> {
+    std::fs::create_dir_all(data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
+    let store: Arc<dyn Table> = match table {
+        Some(table) => Arc::new(DynamoStore::from_env(table).await),
+        None => Arc::new(EmbeddedStore::open(data_dir).map_err(|e| e.to_string())?),
+    };
     let tokens = bootstrap::default_tenant_tokens(data_dir, dev_token.as_deref())?;
-    let app = Arc::new(App { directory: Directory::new(Arc::new(store)), tokens: Arc::new(tokens.verifier) });
+    let app = Arc::new(App { directory: Directory::new(store), tokens: Arc::new(tokens.verifier) });
     let endpoints: Arc<[Endpoint]> = inlet_users::ENDPOINTS.iter().chain(inlet_groups::ENDPOINTS).copied().collect();
     let listener = TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    println!("Inlet is serving tenant '{DEFAULT_TENANT}' at http://{addr}/{DEFAULT_TENANT}/scim/v2");
-    match &tokens.issued {
-        Some(token) => println!("Bearer token (shown once, keep it safe): {token}"),
-        None => println!("Bearer token: the one printed at first start (or INLET_DEV_TOKEN)"),
-    }
-    println!("Data directory: {}", data_dir.display());
+    say(&format!("Inlet is serving tenant '{DEFAULT_TENANT}' at http://{addr}/{DEFAULT_TENANT}/scim/v2"));
+    say(&match &tokens.issued {
+        Some(token) => format!("Bearer token (shown once, keep it safe): {token}"),
+        None => "Bearer token: the one printed at first start (or INLET_DEV_TOKEN)".to_owned(),
+    });
+    say(&format!("Data directory: {}", data_dir.display()));
 
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown_signal());
@@ -61,8 +72,15 @@ pub async fn run(listen: SocketAddr, data_dir: &Path, dev_token: Option<String>)
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(DRAIN) => eprintln!("inlet: gave up waiting for in-flight requests"),
     }
-    println!("Inlet stopped");
+    say("Inlet stopped");
     Ok(())
+}
+
+/// Prints a line for the operator; a closed stdout must never stop the server.
+fn say(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
 
 async fn respond(app: &App, endpoints: &[Endpoint], req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {

@@ -1,26 +1,48 @@
-//! Serving endpoints under `lambda_http` (API Gateway HTTP API, payload v2). Everything
-//! is built once per cold start; each invocation is one call to [`api::handle`].
+//! Serving endpoints under `lambda_http` (API Gateway HTTP API, payload v2). The SDK
+//! client, the store and the token verifier are built once per cold start; each
+//! invocation is one call to [`api::handle`].
 
 use crate::api::auth::{TokenDigests, digest};
 use crate::api::{self, App, Endpoint};
 use crate::domain::{Directory, TenantId};
-use crate::store::embedded::EmbeddedStore;
+use crate::store::dynamo::DynamoStore;
 use bytes::Bytes;
 use lambda_http::{Body, Error, Request, Response, service_fn};
-use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Builds the app from the environment. Until the DynamoDB backend lands, functions run
-/// on the embedded store in `INLET_DATA_DIR` with one tenant (`INLET_DEV_TENANT`,
-/// default `default`) whose token is `INLET_DEV_TOKEN` — enough for the Lambda emulators.
-fn app_from_env() -> Result<App, Error> {
-    let dir = PathBuf::from(std::env::var("INLET_DATA_DIR").unwrap_or_else(|_| "/tmp/inlet".into()));
-    let store = EmbeddedStore::open(&dir)?;
-    let tenant = std::env::var("INLET_DEV_TENANT").unwrap_or_else(|_| "default".into());
-    let tenant = TenantId::parse(&tenant).ok_or("INLET_DEV_TENANT is not a valid tenant id")?;
-    let token = std::env::var("INLET_DEV_TOKEN").map_err(|_| "INLET_DEV_TOKEN is not set")?;
-    let tokens = TokenDigests::default().with(tenant, digest(&token));
-    Ok(App { directory: Directory::new(Arc::new(store)), tokens: Arc::new(tokens) })
+/// Token digests from the environment: `INLET_TOKENS_SHA256` holds `tenant=sha256hex`
+/// pairs (comma-separated); `INLET_DEV_TOKEN` adds a plain token for `INLET_DEV_TENANT`
+/// (default `default`), for local emulators only.
+pub fn tokens_from_env() -> Result<TokenDigests, Error> {
+    let mut tokens = TokenDigests::default();
+    for pair in std::env::var("INLET_TOKENS_SHA256").unwrap_or_default().split(',').filter(|p| !p.trim().is_empty()) {
+        let (tenant, hex) = pair.trim().split_once('=').ok_or("INLET_TOKENS_SHA256 wants tenant=sha256hex pairs")?;
+        let tenant = TenantId::parse(tenant).ok_or("INLET_TOKENS_SHA256 names an invalid tenant")?;
+        tokens = tokens.with(tenant, parse_digest(hex).ok_or("INLET_TOKENS_SHA256 holds an invalid digest")?);
+    }
+    if let Ok(token) = std::env::var("INLET_DEV_TOKEN") {
+        let tenant = std::env::var("INLET_DEV_TENANT").unwrap_or_else(|_| "default".into());
+        let tenant = TenantId::parse(&tenant).ok_or("INLET_DEV_TENANT is not a valid tenant id")?;
+        tokens = tokens.with(tenant, digest(&token));
+    }
+    Ok(tokens)
+}
+
+/// 64 hex characters → 32 bytes.
+pub fn parse_digest(hex: &str) -> Option<[u8; 32]> {
+    let hex = hex.trim();
+    if hex.len() != 64 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> =
+        (0..64).step_by(2).map(|i| hex.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect();
+    bytes?.try_into().ok()
+}
+
+async fn app_from_env() -> Result<App, Error> {
+    let table = std::env::var("INLET_TABLE").map_err(|_| "INLET_TABLE is not set")?;
+    let store = DynamoStore::from_env(table).await;
+    Ok(App { directory: Directory::new(Arc::new(store)), tokens: Arc::new(tokens_from_env()?) })
 }
 
 fn to_bytes(body: Body) -> Bytes {
@@ -44,7 +66,7 @@ fn to_body(bytes: Bytes) -> Body {
 /// Runs a Lambda function serving `endpoints` until the runtime stops it.
 pub async fn run(endpoints: &'static [Endpoint]) -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
-    let app = app_from_env()?;
+    let app = app_from_env().await?;
     let app = &app;
     lambda_http::run(service_fn(move |req: Request| async move {
         let (parts, body) = req.into_parts();

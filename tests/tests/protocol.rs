@@ -107,7 +107,8 @@ fn discovery_tells_the_truth() {
 #[test]
 fn acknowledged_writes_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Server::start_in(dir.path(), Some(TOKEN));
+    let table = inlet_e2e::fresh_table();
+    let s = Server::start_in(dir.path(), Some(TOKEN), table.clone());
     let mut ids = Vec::new();
     for i in 0..50 {
         ids.push(
@@ -118,7 +119,7 @@ fn acknowledged_writes_survive_a_restart() {
         );
     }
     assert!(s.stop().success(), "SIGTERM must shut down cleanly");
-    let s = Server::start_in(dir.path(), Some(TOKEN));
+    let s = Server::start_in(dir.path(), Some(TOKEN), table);
     assert_eq!(s.scim("GET", "/Users?count=0", None).body["totalResults"], 50);
     for id in &ids {
         assert_eq!(s.scim("GET", &format!("/Users/{id}"), None).status, 200);
@@ -128,7 +129,7 @@ fn acknowledged_writes_survive_a_restart() {
 #[test]
 fn first_start_issues_a_token_shown_once() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Server::start_in(dir.path(), None);
+    let s = Server::start_in(dir.path(), None, inlet_e2e::fresh_table());
     let tokens = std::fs::read_to_string(dir.path().join("tokens.json")).unwrap();
     assert!(!tokens.contains("inlet_"), "only a digest is stored");
     #[cfg(unix)]

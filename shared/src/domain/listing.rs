@@ -73,16 +73,7 @@ impl Directory {
                 "id" => vec![value.to_owned()],
                 "externalId" => {
                     let partition = keys::external_id_partition(t.as_str(), res.kind(), value);
-                    let page = self
-                        .table
-                        .query(&Query {
-                            index: Index::Table,
-                            pk: partition,
-                            sk_prefix: String::new(),
-                            after: None,
-                            limit: SCAN_PAGE,
-                        })
-                        .await?;
+                    let page = self.table.query(&Query::new(Index::Table, partition, "", SCAN_PAGE)).await?;
                     page.items.into_iter().map(|i| i.key.sk).collect()
                 }
                 _ if attr.top.required => {
@@ -122,18 +113,16 @@ impl Directory {
         filter: Option<&Filter>,
     ) -> DomainResult<(usize, Vec<Stored>)> {
         let rt = res.rt();
-        let mut q = Query {
-            index: Index::Gsi1,
-            pk: keys::collection(t.as_str(), res.kind()),
-            sk_prefix: String::new(),
-            after: None,
-            limit: SCAN_PAGE,
-        };
+        let mut q = Query::new(Index::Gsi1, keys::collection(t.as_str(), res.kind()), "", SCAN_PAGE);
+        if filter.is_none() {
+            // Unfiltered: the store skips to startIndex without reading the skipped items.
+            q.skip = skip;
+            q.limit = take.clamp(1, SCAN_PAGE);
+            let page = self.table.query(&q).await?;
+            return Ok((0, decode_all(page.items)?.into_iter().take(take).collect()));
+        }
         let (mut matched, mut out) = (0usize, Vec::new());
         loop {
-            if filter.is_none() {
-                q.limit = skip.saturating_add(take).saturating_sub(matched).clamp(1, SCAN_PAGE);
-            }
             let page = self.table.query(&q).await?;
             for s in decode_all(page.items)? {
                 if filter.is_none_or(|f| matches(f, &s.render(rt, ""), rt)) {
@@ -144,8 +133,8 @@ impl Directory {
                 }
             }
             match page.next {
-                Some(c) if filter.is_some() || out.len() < take => q.after = Some(c),
-                _ => return Ok((matched, out)),
+                Some(c) => q.after = Some(c),
+                None => return Ok((matched, out)),
             }
         }
     }

@@ -33,7 +33,7 @@ impl MemberRecord {
 /// Every item of a query, following pages.
 async fn query_all(table: &dyn Table, index: Index, pk: String, sk_prefix: String) -> DomainResult<Vec<Item>> {
     let mut out = Vec::new();
-    let mut q = Query { index, pk, sk_prefix, after: None, limit: PAGE };
+    let mut q = Query::new(index, pk, sk_prefix, PAGE);
     loop {
         let page = table.query(&q).await?;
         out.extend(page.items);
@@ -185,8 +185,9 @@ pub(crate) async fn commit_with_members(
 }
 
 /// Packs `units` (writes that must land together) into transactions of at most 100
-/// writes: the first led by `head`, the rest by `guard`. A unit whose own condition
-/// fails (its user was deleted meanwhile) is dropped and the transaction retried.
+/// writes, the first led by `head`, the rest by `guard`, and commits them as one
+/// ordered sequence. A unit whose own condition fails (its user was deleted meanwhile)
+/// is dropped and the rest of the sequence retried.
 async fn transact_units(
     table: &dyn Table,
     head: Vec<Write>,
@@ -194,60 +195,60 @@ async fn transact_units(
     guard: Write,
 ) -> Result<(), CommitError> {
     let mut lead = head;
-    while !lead.is_empty() {
-        let mut taken = 0;
-        let mut size = lead.len();
-        while let Some(u) = units.get(taken) {
-            if size + u.len() > MAX_TRANSACTION_WRITES {
-                break;
-            }
-            size += u.len();
-            taken += 1;
+    loop {
+        let batches = pack(&lead, &guard, &mut units);
+        let transactions: Vec<Vec<Write>> =
+            batches.iter().map(|(lead, b)| lead.iter().chain(b.iter().flatten()).cloned().collect()).collect();
+        let (applied, result) = table.transact_seq(transactions).await;
+        let Err(e) = result else { return Ok(()) };
+        let mut failed = batches.into_iter().skip(applied);
+        let Some((failed_lead, mut batch)) = failed.next() else { return Err(CommitError::from(e)) };
+        let CommitError::Condition(index) = CommitError::from(e) else {
+            return Err(CommitError::Other(DomainError::Busy));
+        };
+        if index < failed_lead.len() {
+            return Err(match failed_lead.first() {
+                Some(Write::Check { .. }) => CommitError::Other(DomainError::NotFound("group".into())),
+                _ => CommitError::Condition(index),
+            });
         }
-        let batch: Vec<Vec<Write>> = units.drain(..taken).collect();
-        match commit_batch(table, &lead, batch).await? {
-            Some(retry) => {
-                // Put back what is left of the batch and try again with the same lead.
-                units.splice(0..0, retry);
-                continue;
+        // Find the unit that failed, drop it, and retry from this transaction on.
+        let mut i = index - failed_lead.len();
+        let pos = batch.iter().position(|u| {
+            if i < u.len() {
+                true
+            } else {
+                i -= u.len();
+                false
             }
-            None if units.is_empty() => return Ok(()),
-            None => lead = vec![guard.clone()],
+        });
+        if let Some(pos) = pos {
+            batch.remove(pos);
+        }
+        units = batch.into_iter().chain(failed.flat_map(|(_, b)| b)).collect();
+        lead = failed_lead;
+        if units.is_empty() && applied > 0 {
+            return Ok(());
         }
     }
-    Ok(())
 }
 
-/// One transaction; `Some(units)` when a unit failed and the rest should be retried.
-async fn commit_batch(
-    table: &dyn Table,
-    lead: &[Write],
-    mut batch: Vec<Vec<Write>>,
-) -> Result<Option<Vec<Vec<Write>>>, CommitError> {
-    let writes: Vec<Write> = lead.iter().cloned().chain(batch.iter().flatten().cloned()).collect();
-    match table.transact(writes).await {
-        Ok(()) => Ok(None),
-        Err(e) => match CommitError::from(e) {
-            CommitError::Condition(i) if i < lead.len() => match lead.first() {
-                Some(Write::Check { .. }) => Err(CommitError::Other(DomainError::NotFound("group".into()))),
-                _ => Err(CommitError::Condition(i)),
-            },
-            CommitError::Condition(mut i) => {
-                i -= lead.len();
-                let mut failed = 0;
-                while let Some(u) = batch.get(failed) {
-                    if i < u.len() {
-                        break;
-                    }
-                    i -= u.len();
-                    failed += 1;
-                }
-                if failed < batch.len() {
-                    batch.remove(failed);
-                }
-                Ok(Some(batch))
-            }
-            other => Err(other),
-        },
+/// Splits the units into transactions: the first led by `head`, the others by `guard`.
+fn pack(head: &[Write], guard: &Write, units: &mut Vec<Vec<Write>>) -> Vec<(Vec<Write>, Vec<Vec<Write>>)> {
+    let mut batches = Vec::new();
+    let mut lead = head.to_vec();
+    loop {
+        let mut size = lead.len();
+        let taken = units.iter().take_while(|u| {
+            size += u.len();
+            size <= MAX_TRANSACTION_WRITES
+        });
+        let n = taken.count();
+        let batch: Vec<Vec<Write>> = units.drain(..n).collect();
+        batches.push((lead, batch));
+        if units.is_empty() {
+            return batches;
+        }
+        lead = vec![guard.clone()];
     }
 }

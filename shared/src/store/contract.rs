@@ -26,6 +26,25 @@ pub async fn run_all(table: &dyn Table) {
     counters_add_atomically(table, &p("f")).await;
     get_many_returns_what_exists(table, &p("g")).await;
     concurrent_unique_inserts_admit_one(table, &p("h")).await;
+    sequences_stop_at_the_first_failure(table, &p("i")).await;
+}
+
+async fn sequences_stop_at_the_first_failure(t: &dyn Table, pk: &str) {
+    t.transact(vec![put(item(pk, "taken", 1, ""), Condition::None)]).await.unwrap();
+    let (applied, result) = t
+        .transact_seq(vec![
+            vec![put(item(pk, "one", 1, ""), Condition::NotExists)],
+            vec![put(item(pk, "two", 1, ""), Condition::None), put(item(pk, "taken", 2, ""), Condition::NotExists)],
+            vec![put(item(pk, "three", 1, ""), Condition::None)],
+        ])
+        .await;
+    assert_eq!(applied, 1);
+    assert!(matches!(result, Err(StoreError::ConditionFailed { index: 1 })), "{result:?}");
+    assert!(t.get(&Key::new(pk, "one")).await.unwrap().is_some());
+    assert!(t.get(&Key::new(pk, "two")).await.unwrap().is_none());
+    assert!(t.get(&Key::new(pk, "three")).await.unwrap().is_none());
+    let (applied, result) = t.transact_seq(vec![vec![put(item(pk, "four", 1, ""), Condition::None)]; 1]).await;
+    assert_eq!((applied, result.is_ok()), (1, true));
 }
 
 async fn put_get_and_conditions(t: &dyn Table, pk: &str) {
@@ -97,16 +116,7 @@ async fn queries_page_in_order(t: &dyn Table, pk: &str) {
     let mut seen = Vec::new();
     let mut after = None;
     loop {
-        let page = t
-            .query(&Query {
-                index: Index::Table,
-                pk: pk.into(),
-                sk_prefix: "M#".into(),
-                after: after.clone(),
-                limit: 60,
-            })
-            .await
-            .unwrap();
+        let page = t.query(&Query { after: after.clone(), ..Query::new(Index::Table, pk, "M#", 60) }).await.unwrap();
         assert!(page.items.len() <= 60);
         seen.extend(page.items.into_iter().map(|i| i.key.sk));
         match page.next {
@@ -116,16 +126,15 @@ async fn queries_page_in_order(t: &dyn Table, pk: &str) {
     }
     let want: Vec<String> = (0..250).map(|i| format!("M#{i:04}")).collect();
     assert_eq!(seen, want);
-    let empty = t
-        .query(&Query {
-            index: Index::Table,
-            pk: format!("{pk}-none"),
-            sk_prefix: String::new(),
-            after: None,
-            limit: 10,
-        })
-        .await
-        .unwrap();
+    // `skip` passes over matching items; a page after it continues in order.
+    let q = Query { skip: 100, ..Query::new(Index::Table, pk, "M#", 10) };
+    let page = t.query(&q).await.unwrap();
+    assert_eq!(page.items.iter().map(|i| i.key.sk.clone()).collect::<Vec<_>>(), want[100..110].to_vec());
+    let next = t.query(&Query { after: page.next, skip: 0, ..q.clone() }).await.unwrap();
+    assert_eq!(next.items.first().map(|i| i.key.sk.clone()), Some(want[110].clone()));
+    let beyond = t.query(&Query { skip: 1000, ..q }).await.unwrap();
+    assert!(beyond.items.is_empty() && beyond.next.is_none());
+    let empty = t.query(&Query::new(Index::Table, format!("{pk}-none"), "", 10)).await.unwrap();
     assert!(empty.items.is_empty() && empty.next.is_none());
 }
 
@@ -139,7 +148,7 @@ async fn gsi_follows_puts_and_deletes(t: &dyn Table, pk: &str) {
     ])
     .await
     .unwrap();
-    let q = Query { index: Index::Gsi1, pk: gpk.clone(), sk_prefix: String::new(), after: None, limit: 2 };
+    let q = Query::new(Index::Gsi1, gpk.clone(), "", 2);
     let first = t.query(&q).await.unwrap();
     assert_eq!(first.items.iter().map(|i| i.body.clone()).collect::<Vec<_>>(), vec![b"a".to_vec(), b"b".to_vec()]);
     let rest = t.query(&Query { after: first.next.clone(), ..q.clone() }).await.unwrap();

@@ -18,9 +18,10 @@ const GSI1: TableDefinition<&str, ()> = TableDefinition::new("gsi1");
 /// Transactions committed together at most.
 const MAX_BATCH: usize = 512;
 
+/// A sequence of transactions from one caller, applied in order until one fails.
 struct Pending {
-    writes: Vec<Write>,
-    done: oneshot::Sender<Result<(), StoreError>>,
+    transactions: Vec<Vec<Write>>,
+    done: oneshot::Sender<(usize, Result<(), StoreError>)>,
 }
 
 pub struct EmbeddedStore {
@@ -83,21 +84,30 @@ fn write_loop(db: &Database, mut rx: mpsc::Receiver<Pending>) {
             }
             Err(e) => {
                 for p in batch {
-                    let _ = p.done.send(Err(StoreError::Backend(e.to_string())));
+                    let _ = p.done.send((0, Err(StoreError::Backend(e.to_string()))));
                 }
             }
         }
     }
 }
 
-fn commit_batch(db: &Database, batch: &[Pending]) -> Result<Vec<Result<(), StoreError>>, redb::Error> {
+type Outcome = (usize, Result<(), StoreError>);
+
+fn commit_batch(db: &Database, batch: &[Pending]) -> Result<Vec<Outcome>, redb::Error> {
     let txn = db.begin_write()?;
     let mut results = Vec::with_capacity(batch.len());
     {
         let mut items = txn.open_table(ITEMS)?;
         let mut gsi = txn.open_table(GSI1)?;
         for p in batch {
-            results.push(apply(&mut items, &mut gsi, &p.writes)?);
+            let mut outcome = (p.transactions.len(), Ok(()));
+            for (i, writes) in p.transactions.iter().enumerate() {
+                if let Err(e) = apply(&mut items, &mut gsi, writes)? {
+                    outcome = (i, Err(e));
+                    break;
+                }
+            }
+            results.push(outcome);
         }
     }
     txn.commit()?;
@@ -114,8 +124,10 @@ fn apply(items: &mut Items<'_>, gsi: &mut Gsi<'_>, writes: &[Write]) -> Result<R
     }
     let mut existing = Vec::with_capacity(writes.len());
     for (index, w) in writes.iter().enumerate() {
+        // Conditions need only the metadata; the body is read only to keep it on `Add`.
         let found = match items.get(table_key(w.key()).as_str())? {
-            Some(v) => Some(decode(w.key().clone(), v.value())?),
+            Some(v) if matches!(w, Write::Add { .. }) => Some(decode(w.key().clone(), v.value())?),
+            Some(v) => Some(decode_meta(w.key().clone(), v.value())?),
             None => None,
         };
         let cond = match w {
@@ -178,7 +190,16 @@ fn encode(item: &Item) -> Vec<u8> {
     out
 }
 
+/// The item without its body.
+fn decode_meta(key: Key, bytes: &[u8]) -> Result<Item, redb::Error> {
+    decode_parts(key, bytes, false)
+}
+
 fn decode(key: Key, bytes: &[u8]) -> Result<Item, redb::Error> {
+    decode_parts(key, bytes, true)
+}
+
+fn decode_parts(key: Key, bytes: &[u8], with_body: bool) -> Result<Item, redb::Error> {
     let corrupt = || redb::Error::Corrupted(format!("item {key:?} is not decodable"));
     let take = |at: usize, n: usize| bytes.get(at..at + n).ok_or_else(corrupt);
     let word = |at: usize| -> Result<[u8; 8], redb::Error> { take(at, 8)?.try_into().map_err(|_| corrupt()) };
@@ -199,7 +220,7 @@ fn decode(key: Key, bytes: &[u8]) -> Result<Item, redb::Error> {
         }
         _ => None,
     };
-    let body = bytes.get(at..).ok_or_else(corrupt)?.to_vec();
+    let body = if with_body { bytes.get(at..).ok_or_else(corrupt)?.to_vec() } else { Vec::new() };
     Ok(Item { key, gsi1, version, count, body })
 }
 
@@ -244,10 +265,16 @@ impl Table for EmbeddedStore {
             let mut out = Vec::new();
             let mut last = None;
             let mut more = false;
+            let mut skipped = 0;
             let mut visit = |raw: &str| -> Result<bool, redb::Error> {
                 if out.len() == q.limit {
                     more = true;
                     return Ok(false);
+                }
+                if skipped < q.skip {
+                    skipped += 1;
+                    last = Some(raw.to_owned());
+                    return Ok(true);
                 }
                 let table_raw = match q.index {
                     Index::Table => raw.to_owned(),
@@ -282,13 +309,18 @@ impl Table for EmbeddedStore {
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        validate_transaction(&writes)?;
+        self.transact_seq(vec![writes]).await.1
+    }
+
+    async fn transact_seq(&self, transactions: Vec<Vec<Write>>) -> (usize, Result<(), StoreError>) {
+        if let Some(e) = transactions.iter().find_map(|w| validate_transaction(w).err()) {
+            return (0, Err(e));
+        }
         let (done, result) = oneshot::channel();
-        self.writer
-            .send(Pending { writes, done })
-            .await
-            .map_err(|_| StoreError::Backend("the store is shut down".into()))?;
-        result.await.map_err(|_| StoreError::Backend("the store writer stopped".into()))?
+        if self.writer.send(Pending { transactions, done }).await.is_err() {
+            return (0, Err(StoreError::Backend("the store is shut down".into())));
+        }
+        result.await.unwrap_or((0, Err(StoreError::Backend("the store writer stopped".into()))))
     }
 }
 

@@ -6,6 +6,8 @@
 
 #[cfg(any(test, feature = "contract-tests"))]
 pub mod contract;
+#[cfg(feature = "aws")]
+pub mod dynamo;
 pub mod embedded;
 pub mod keys;
 
@@ -110,7 +112,16 @@ pub struct Query {
     pub sk_prefix: String,
     /// Resume after this cursor (from a previous [`Page`]).
     pub after: Option<Cursor>,
+    /// Pass over this many matching items first (SCIM's `startIndex`); backends skip
+    /// keys without reading the items.
+    pub skip: usize,
     pub limit: usize,
+}
+
+impl Query {
+    pub fn new(index: Index, pk: impl Into<String>, sk_prefix: impl Into<String>, limit: usize) -> Self {
+        Self { index, pk: pk.into(), sk_prefix: sk_prefix.into(), after: None, skip: 0, limit }
+    }
 }
 
 /// Opaque position in a query, meaningful only to the backend that made it.
@@ -145,6 +156,19 @@ pub trait Table: Send + Sync {
     async fn query(&self, query: &Query) -> Result<Page, StoreError>;
     /// Applies all writes or none. At most [`MAX_TRANSACTION_WRITES`], each key once.
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError>;
+
+    /// Applies `transactions` in order, each all-or-nothing, stopping at the first that
+    /// fails. Returns how many were applied and that failure, if any. A backend may commit
+    /// them together (the embedded one does, under one fsync).
+    async fn transact_seq(&self, transactions: Vec<Vec<Write>>) -> (usize, Result<(), StoreError>) {
+        let total = transactions.len();
+        for (i, writes) in transactions.into_iter().enumerate() {
+            if let Err(e) = self.transact(writes).await {
+                return (i, Err(e));
+            }
+        }
+        (total, Ok(()))
+    }
 }
 
 /// Shared checks every backend applies before a transaction.

@@ -1,0 +1,62 @@
+//! `inlet-bench`: the same SCIM workload against `inlet serve` and against the Python
+//! reference server `scim2-server`, side by side, printing throughput, p50/p99 and the
+//! Inlet/peer ratio. Figures, not pass/fail: run it on a quiet machine.
+
+mod client;
+mod servers;
+mod workload;
+
+use clap::Parser;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(about = "Benchmark Inlet against scim2-server with one workload")]
+pub struct Args {
+    /// User counts to seed up to and measure at, in order.
+    #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
+    sizes: Vec<usize>,
+    /// Concurrent clients (closed loop).
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// Requests per measured read operation.
+    #[arg(long, default_value_t = 2000)]
+    samples: usize,
+    /// Members of the group built with PATCHes of 100.
+    #[arg(long, default_value_t = 10000)]
+    group_members: usize,
+    /// Longest time any one phase may run (then it reports what it did).
+    #[arg(long, default_value_t = 300)]
+    phase_seconds: u64,
+    /// The `inlet` binary (default: next to this one).
+    #[arg(long)]
+    inlet: Option<PathBuf>,
+    /// The `scim2-server` command (default: .tools/venv/bin/scim2-server).
+    #[arg(long, default_value = ".tools/venv/bin/scim2-server")]
+    peer: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let budget = Duration::from_secs(args.phase_seconds);
+    let servers = match servers::start(args.inlet.clone(), &args.peer).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("inlet-bench: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "workload: sizes {:?}, concurrency {}, {} samples per read, group of {} members",
+        args.sizes, args.concurrency, args.samples, args.group_members
+    );
+    let mut rows = Vec::new();
+    for target in servers.targets() {
+        println!("\n== {} ({})", target.name, target.base);
+        rows.push(workload::run(&target, &args, budget).await);
+    }
+    workload::print_comparison(&rows);
+    drop(servers);
+    std::process::ExitCode::SUCCESS
+}

@@ -1,0 +1,325 @@
+//! The DynamoDB backend of the storage contract: one table, attributes `pk`, `sk`,
+//! `gsi1pk`, `gsi1sk` (index `gsi1`), `v` (version), `n` (counter) and `body` (the
+//! document: a string when it is UTF-8, which Inlet's always are, so the vendor's code
+//! can read it). Expressions are fixed strings with placeholders; no client text is
+//! ever part of one.
+
+use super::{Condition, Cursor, Index, Item, Key, Page, Query, StoreError, Table, Write, validate_transaction};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, Select, TransactWriteItem, Update,
+};
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// Name of the global secondary index on (`gsi1pk`, `gsi1sk`).
+pub const GSI1: &str = "gsi1";
+/// Attempts for a transaction that lost to a concurrent one (TransactionConflict).
+const CONFLICT_ATTEMPTS: u32 = 5;
+
+type Attrs = HashMap<String, AttributeValue>;
+
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_owned())
+}
+
+fn key_attrs(k: &Key) -> Attrs {
+    HashMap::from([("pk".to_owned(), s(&k.pk)), ("sk".to_owned(), s(&k.sk))])
+}
+
+fn to_attrs(item: &Item) -> Attrs {
+    let mut a = key_attrs(&item.key);
+    if let Some(g) = &item.gsi1 {
+        a.insert("gsi1pk".into(), s(&g.pk));
+        a.insert("gsi1sk".into(), s(&g.sk));
+    }
+    a.insert("v".into(), AttributeValue::N(item.version.to_string()));
+    a.insert("n".into(), AttributeValue::N(item.count.to_string()));
+    let body = match std::str::from_utf8(&item.body) {
+        Ok(text) => s(text),
+        Err(_) => AttributeValue::B(Blob::new(item.body.clone())),
+    };
+    a.insert("body".into(), body);
+    a
+}
+
+fn text<'a>(a: &'a Attrs, name: &str) -> Option<&'a str> {
+    a.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+fn number<T: std::str::FromStr + Default>(a: &Attrs, name: &str) -> T {
+    a.get(name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or_default()
+}
+
+fn from_attrs(a: &Attrs) -> Result<Item, StoreError> {
+    let key = Key::new(text(a, "pk").ok_or_else(|| backend("item without pk"))?, text(a, "sk").unwrap_or_default());
+    let gsi1 = text(a, "gsi1pk").map(|pk| Key::new(pk, text(a, "gsi1sk").unwrap_or_default()));
+    let body = match a.get("body") {
+        Some(AttributeValue::S(t)) => t.clone().into_bytes(),
+        Some(AttributeValue::B(b)) => b.as_ref().to_vec(),
+        _ => Vec::new(),
+    };
+    Ok(Item { key, gsi1, version: number(a, "v"), count: number(a, "n"), body })
+}
+
+/// The condition as an expression, its names and its values.
+fn condition(c: Condition) -> Option<(&'static str, Option<AttributeValue>)> {
+    match c {
+        Condition::None => None,
+        Condition::NotExists => Some(("attribute_not_exists(pk)", None)),
+        Condition::Exists => Some(("attribute_exists(pk)", None)),
+        Condition::Version(v) => Some(("v = :v", Some(AttributeValue::N(v.to_string())))),
+    }
+}
+
+fn transact_item(table: &str, w: &Write) -> Result<TransactWriteItem, StoreError> {
+    let b = TransactWriteItem::builder();
+    let built = match w {
+        Write::Put { item, cond } => {
+            let (expr, value) = condition(*cond).unzip();
+            let put = Put::builder()
+                .table_name(table)
+                .set_item(Some(to_attrs(item)))
+                .set_condition_expression(expr.map(str::to_owned))
+                .set_expression_attribute_values(value.flatten().map(|v| HashMap::from([(":v".to_owned(), v)])))
+                .build()
+                .map_err(backend)?;
+            b.put(put)
+        }
+        Write::Delete { key, cond } => {
+            let (expr, value) = condition(*cond).unzip();
+            let delete = Delete::builder()
+                .table_name(table)
+                .set_key(Some(key_attrs(key)))
+                .set_condition_expression(expr.map(str::to_owned))
+                .set_expression_attribute_values(value.flatten().map(|v| HashMap::from([(":v".to_owned(), v)])))
+                .build()
+                .map_err(backend)?;
+            b.delete(delete)
+        }
+        Write::Check { key, cond } => {
+            // A check needs a condition; `None` is one that always holds.
+            let (expr, value) = condition(*cond).unwrap_or(("attribute_exists(pk) OR attribute_not_exists(pk)", None));
+            let check = ConditionCheck::builder()
+                .table_name(table)
+                .set_key(Some(key_attrs(key)))
+                .condition_expression(expr)
+                .set_expression_attribute_values(value.map(|v| HashMap::from([(":v".to_owned(), v)])))
+                .build()
+                .map_err(backend)?;
+            b.condition_check(check)
+        }
+        Write::Add { key, delta } => {
+            let update = Update::builder()
+                .table_name(table)
+                .set_key(Some(key_attrs(key)))
+                .update_expression("ADD n :d")
+                .expression_attribute_values(":d", AttributeValue::N(delta.to_string()))
+                .build()
+                .map_err(backend)?;
+            b.update(update)
+        }
+    };
+    Ok(built.build())
+}
+
+impl DynamoStore {
+    /// A store on `table`, with a client built once from the environment (region,
+    /// credentials, `AWS_ENDPOINT_URL[_DYNAMODB]`).
+    pub async fn from_env(table: impl Into<String>) -> Self {
+        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Self { client: Client::new(&config), table: table.into() }
+    }
+
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    /// Pages over `skip` matching keys (keys only), returning where to start after them.
+    async fn skip_keys(&self, q: &Query) -> Result<Option<Option<Attrs>>, StoreError> {
+        let mut remaining = q.skip;
+        let mut start = decode_cursor(q.after.as_ref())?;
+        while remaining > 0 {
+            let out = self
+                .query_request(q, start.clone(), remaining.min(1000))
+                .select(Select::SpecificAttributes)
+                .projection_expression("pk, sk, gsi1pk, gsi1sk")
+                .send()
+                .await
+                .map_err(backend)?;
+            remaining -= out.items().len().min(remaining);
+            match out.last_evaluated_key() {
+                Some(k) => start = Some(k.clone()),
+                None if remaining > 0 || out.items().is_empty() => return Ok(None),
+                None => start = out.items().last().map(key_of_page_item(q.index)),
+            }
+        }
+        Ok(Some(start))
+    }
+
+    fn query_request(
+        &self,
+        q: &Query,
+        start: Option<Attrs>,
+        limit: usize,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        let (pk, sk) = match q.index {
+            Index::Table => ("pk", "sk"),
+            Index::Gsi1 => ("gsi1pk", "gsi1sk"),
+        };
+        let mut names = HashMap::from([("#p".to_owned(), pk.to_owned())]);
+        let mut values = HashMap::from([(":p".to_owned(), s(&q.pk))]);
+        let mut expr = "#p = :p".to_owned();
+        if !q.sk_prefix.is_empty() {
+            names.insert("#s".into(), sk.into());
+            values.insert(":s".into(), s(&q.sk_prefix));
+            expr.push_str(" AND begins_with(#s, :s)");
+        }
+        let req = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression(expr)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .set_exclusive_start_key(start)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX));
+        match q.index {
+            // Strongly consistent on the table; GSIs are always eventually consistent.
+            Index::Table => req.consistent_read(true),
+            Index::Gsi1 => req.index_name(GSI1),
+        }
+    }
+}
+
+/// The exclusive start key for resuming after a projected item.
+fn key_of_page_item(index: Index) -> impl Fn(&Attrs) -> Attrs {
+    move |a| {
+        let names: &[&str] = match index {
+            Index::Table => &["pk", "sk"],
+            Index::Gsi1 => &["pk", "sk", "gsi1pk", "gsi1sk"],
+        };
+        names.iter().filter_map(|n| a.get(*n).map(|v| ((*n).to_owned(), v.clone()))).collect()
+    }
+}
+
+fn encode_cursor(key: &Attrs) -> Cursor {
+    let plain: HashMap<&str, &str> =
+        key.iter().filter_map(|(k, v)| v.as_s().ok().map(|s| (k.as_str(), s.as_str()))).collect();
+    Cursor(serde_json::to_string(&plain).unwrap_or_default())
+}
+
+fn decode_cursor(c: Option<&Cursor>) -> Result<Option<Attrs>, StoreError> {
+    let Some(Cursor(text)) = c else { return Ok(None) };
+    let plain: HashMap<String, String> =
+        serde_json::from_str(text).map_err(|_| StoreError::Invalid("cursor is not from this backend".into()))?;
+    Ok(Some(plain.into_iter().map(|(k, v)| (k, AttributeValue::S(v))).collect()))
+}
+
+fn is_retryable(code: Option<&str>) -> bool {
+    matches!(code, Some("TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded"))
+}
+
+#[async_trait]
+impl Table for DynamoStore {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attrs(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        out.item().map(from_attrs).transpose()
+    }
+
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
+        let mut pending: Vec<Attrs> = keys.iter().map(key_attrs).collect();
+        let mut out = Vec::with_capacity(keys.len());
+        let mut delay = Duration::from_millis(20);
+        while !pending.is_empty() {
+            let request =
+                KeysAndAttributes::builder().set_keys(Some(pending)).consistent_read(true).build().map_err(backend)?;
+            let resp =
+                self.client.batch_get_item().request_items(&self.table, request).send().await.map_err(backend)?;
+            for a in resp.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
+                out.push(from_attrs(a)?);
+            }
+            // Throttled keys come back unprocessed: ask again after a pause.
+            pending =
+                resp.unprocessed_keys().and_then(|u| u.get(&self.table)).map(|k| k.keys().to_vec()).unwrap_or_default();
+            if !pending.is_empty() {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(1));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn query(&self, q: &Query) -> Result<Page, StoreError> {
+        let start = if q.skip > 0 {
+            match self.skip_keys(q).await? {
+                Some(start) => start,
+                None => return Ok(Page { items: Vec::new(), next: None }),
+            }
+        } else {
+            decode_cursor(q.after.as_ref())?
+        };
+        let out = self.query_request(q, start, q.limit.max(1)).send().await.map_err(backend)?;
+        let items = out.items().iter().map(from_attrs).collect::<Result<Vec<_>, _>>()?;
+        let next = out.last_evaluated_key().map(encode_cursor);
+        Ok(Page { items, next })
+    }
+
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        validate_transaction(&writes)?;
+        let items = writes.iter().map(|w| transact_item(&self.table, w)).collect::<Result<Vec<_>, _>>()?;
+        // One token for every attempt: DynamoDB treats a retried transaction as the same one
+        // for 10 minutes, so a retry after a lost answer never applies it twice.
+        let token = uuid::Uuid::new_v4().to_string();
+        let mut delay = Duration::from_millis(25);
+        for attempt in 1..=CONFLICT_ATTEMPTS {
+            let sent = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .client_request_token(&token)
+                .send()
+                .await;
+            let err = match sent {
+                Ok(_) => return Ok(()),
+                Err(e) => e,
+            };
+            if let SdkError::ServiceError(service) = &err
+                && let TransactWriteItemsError::TransactionCanceledException(cancel) = service.err()
+            {
+                let reasons = cancel.cancellation_reasons();
+                if let Some(index) = reasons.iter().position(|r| r.code() == Some("ConditionalCheckFailed")) {
+                    return Err(StoreError::ConditionFailed { index });
+                }
+                if attempt < CONFLICT_ATTEMPTS && reasons.iter().any(|r| is_retryable(r.code())) {
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                    continue;
+                }
+            }
+            return Err(backend(aws_sdk_dynamodb::error::DisplayErrorContext(&err)));
+        }
+        Err(StoreError::Backend("transaction kept conflicting".into()))
+    }
+}
