@@ -3,6 +3,8 @@
 //! Inlet/peer ratio. Figures, not pass/fail: run it on a quiet machine.
 
 mod client;
+mod init;
+mod requests;
 mod servers;
 mod workload;
 
@@ -34,11 +36,40 @@ pub struct Args {
     /// The `scim2-server` command (default: .tools/venv/bin/scim2-server).
     #[arg(long, default_value = ".tools/venv/bin/scim2-server")]
     peer: PathBuf,
+    /// Instead of the comparison: count DynamoDB requests per SCIM operation, with
+    /// moto's server from this venv (the test command installs it in .tools/moto).
+    #[arg(long)]
+    dynamodb_requests: Option<PathBuf>,
+    /// Instead of the comparison: Lambda init time of the function binaries next to this one,
+    /// against a hello-world lambda_http binary, under this Runtime Interface Emulator.
+    #[arg(long)]
+    lambda_init: Option<PathBuf>,
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
+    if let Some(venv) = &args.dynamodb_requests {
+        let inlet =
+            args.inlet.clone().unwrap_or_else(|| std::env::current_exe().unwrap_or_default().with_file_name("inlet"));
+        return match requests::run(&inlet, &venv.join("bin/moto_server"), &venv.join("bin/python")).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("inlet-bench: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
+    if let Some(rie) = &args.lambda_init {
+        let dir = std::env::current_exe().unwrap_or_default().with_file_name("");
+        return match init::run(rie, &dir).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("inlet-bench: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let budget = Duration::from_secs(args.phase_seconds);
     let servers = match servers::start(args.inlet.clone(), &args.peer).await {
         Ok(s) => s,
