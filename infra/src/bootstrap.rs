@@ -1,7 +1,7 @@
 //! First start: the `default` tenant and its bearer token. Only the token's SHA-256
 //! digest is kept (in `tokens.json`, mode 0600); the token itself is printed once.
 
-use inlet_shared::api::auth::{TokenDigests, digest};
+use inlet_shared::api::auth::{TokenDigests, digest, digest_from_hex, digest_to_hex};
 use inlet_shared::domain::TenantId;
 use rand::RngCore;
 use serde_json::{Value, json};
@@ -14,17 +14,7 @@ pub const DEFAULT_TENANT: &str = "default";
 fn new_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    format!("inlet_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
-}
-
-fn hex(d: &[u8; 32]) -> String {
-    d.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Option<[u8; 32]> {
-    let bytes: Option<Vec<u8>> =
-        (0..s.len()).step_by(2).map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect();
-    bytes?.try_into().ok()
+    format!("inlet_{}", digest_to_hex(&bytes))
 }
 
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
@@ -54,13 +44,13 @@ pub fn default_tenant_tokens(data_dir: &Path, dev_token: Option<&str>) -> Result
         let d = stored
             .get(DEFAULT_TENANT)
             .and_then(serde_json::Value::as_str)
-            .and_then(unhex)
+            .and_then(digest_from_hex)
             .ok_or(format!("{} has no valid digest", path.display()))?;
         return Ok(Tokens { verifier: TokenDigests::default().with(tenant, d), issued: None });
     }
     let token = new_token();
     let d = digest(&token);
-    write_private(&path, &json!({ DEFAULT_TENANT: hex(&d) }).to_string())
+    write_private(&path, &json!({ DEFAULT_TENANT: digest_to_hex(&d) }).to_string())
         .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(Tokens { verifier: TokenDigests::default().with(tenant, d), issued: Some(token) })
 }

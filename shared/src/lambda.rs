@@ -2,7 +2,7 @@
 //! client, the store and the token verifier are built once per cold start; each
 //! invocation is one call to [`api::handle`].
 
-use crate::api::auth::{TokenDigests, digest};
+use crate::api::auth::{TokenDigests, digest, digest_from_hex};
 use crate::api::{self, App, Endpoint};
 use crate::domain::{Directory, TenantId};
 use crate::store::dynamo::DynamoStore;
@@ -18,7 +18,7 @@ pub fn tokens_from_env() -> Result<TokenDigests, Error> {
     for pair in std::env::var("INLET_TOKENS_SHA256").unwrap_or_default().split(',').filter(|p| !p.trim().is_empty()) {
         let (tenant, hex) = pair.trim().split_once('=').ok_or("INLET_TOKENS_SHA256 wants tenant=sha256hex pairs")?;
         let tenant = TenantId::parse(tenant).ok_or("INLET_TOKENS_SHA256 names an invalid tenant")?;
-        tokens = tokens.with(tenant, parse_digest(hex).ok_or("INLET_TOKENS_SHA256 holds an invalid digest")?);
+        tokens = tokens.with(tenant, digest_from_hex(hex).ok_or("INLET_TOKENS_SHA256 holds an invalid digest")?);
     }
     if let Ok(token) = std::env::var("INLET_DEV_TOKEN") {
         let tenant = std::env::var("INLET_DEV_TENANT").unwrap_or_else(|_| "default".into());
@@ -26,17 +26,6 @@ pub fn tokens_from_env() -> Result<TokenDigests, Error> {
         tokens = tokens.with(tenant, digest(&token));
     }
     Ok(tokens)
-}
-
-/// 64 hex characters → 32 bytes.
-pub fn parse_digest(hex: &str) -> Option<[u8; 32]> {
-    let hex = hex.trim();
-    if hex.len() != 64 {
-        return None;
-    }
-    let bytes: Option<Vec<u8>> =
-        (0..64).step_by(2).map(|i| hex.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect();
-    bytes?.try_into().ok()
 }
 
 async fn app_from_env() -> Result<App, Error> {

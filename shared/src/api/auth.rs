@@ -19,6 +19,22 @@ pub fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
+/// A digest as 64 lowercase hex characters (how digests are stored and configured).
+pub fn digest_to_hex(d: &[u8; 32]) -> String {
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// 64 hex characters → a digest.
+pub fn digest_from_hex(hex: &str) -> Option<[u8; 32]> {
+    let hex = hex.trim();
+    if hex.len() != 64 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> =
+        (0..64).step_by(2).map(|i| hex.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect();
+    bytes?.try_into().ok()
+}
+
 /// Token digests per tenant, held in memory.
 #[derive(Default)]
 pub struct TokenDigests {
@@ -64,5 +80,8 @@ mod tests {
         assert_eq!(bearer(Some("bearer  xyz ")), Some("xyz"));
         assert_eq!(bearer(Some("Basic xyz")), None);
         assert_eq!(bearer(Some("Bearer")), None);
+        let d = digest("tok-a");
+        assert_eq!(digest_from_hex(&digest_to_hex(&d)), Some(d));
+        assert_eq!(digest_from_hex("abc"), None);
     }
 }

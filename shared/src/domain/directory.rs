@@ -89,7 +89,7 @@ impl Directory {
 
     pub async fn create(&self, t: &TenantId, res: Resource, body: &Value) -> DomainResult<Stored> {
         let mut attrs = normalize(body, res.rt())?;
-        let members = take_members(&mut attrs, res)?;
+        let members = take_members(&mut attrs, res);
         let at = now();
         let stored = Stored { id: new_id(), created: at.clone(), last_modified: at, attrs, version: 1 };
         let mut head = vec![Write::Put { item: self.item(t, res, &stored), cond: Condition::NotExists }];
@@ -108,7 +108,7 @@ impl Directory {
         if_match: Option<u64>,
     ) -> DomainResult<Stored> {
         let mut attrs = normalize(body, res.rt())?;
-        let members = take_members(&mut attrs, res)?;
+        let members = take_members(&mut attrs, res);
         let member_ops = match (res, members) {
             (Resource::Group, m) => vec![MemberOp::Replace(m.unwrap_or_default())],
             (Resource::User, _) => Vec::new(),
@@ -232,20 +232,10 @@ impl Directory {
 }
 
 /// Group members arrive inside the resource on POST/PUT; they are stored apart.
-fn take_members(attrs: &mut serde_json::Map<String, Value>, res: Resource) -> DomainResult<Option<Vec<MemberRef>>> {
-    let Some(name) = res.rt().external_members else { return Ok(None) };
-    let Some(Value::Array(items)) = attrs.remove(name) else { return Ok(None) };
-    Ok(Some(
-        items
-            .iter()
-            .filter_map(|m| {
-                Some(MemberRef {
-                    value: m.get("value")?.as_str()?.to_owned(),
-                    display: m.get("display").and_then(Value::as_str).map(str::to_owned),
-                })
-            })
-            .collect(),
-    ))
+fn take_members(attrs: &mut serde_json::Map<String, Value>, res: Resource) -> Option<Vec<MemberRef>> {
+    let name = res.rt().external_members?;
+    let Some(Value::Array(items)) = attrs.remove(name) else { return None };
+    Some(MemberRef::from_normalized(&items))
 }
 
 /// The index items that change between `old` and `new` (either may be absent). The

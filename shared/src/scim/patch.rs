@@ -328,14 +328,21 @@ fn member_op(kind: OpKind, path: &PatchPath, value: Option<&Value>, top: &'stati
 
 fn member_refs(top: &'static Attribute, value: Option<&Value>) -> ScimResult<Vec<MemberRef>> {
     let Some(Value::Array(items)) = coerce(top, value)? else { return Ok(Vec::new()) };
-    Ok(items
-        .iter()
-        .filter_map(|m| {
-            let value = m.get("value")?.as_str()?.to_owned();
-            let display = m.get("display").and_then(Value::as_str).map(str::to_owned);
-            Some(MemberRef { value, display })
-        })
-        .collect())
+    Ok(MemberRef::from_normalized(&items))
+}
+
+impl MemberRef {
+    /// The references in normalised `members` values (see `resource::normalize_value`).
+    pub fn from_normalized(items: &[Value]) -> Vec<Self> {
+        items
+            .iter()
+            .filter_map(|m| {
+                let value = m.get("value")?.as_str()?.to_owned();
+                let display = m.get("display").and_then(Value::as_str).map(str::to_owned);
+                Some(Self { value, display })
+            })
+            .collect()
+    }
 }
 
 /// `value eq "a" or value eq "b"` → ["a", "b"]: the common member filters need no lookup.
