@@ -28,31 +28,27 @@ impl Directory {
     pub async fn list(&self, t: &TenantId, res: Resource, q: &ListQuery) -> DomainResult<ListPage> {
         let rt = res.rt();
         let skip = q.start_index - 1;
-        if let Some(candidates) = self.indexed_candidates(t, res, q).await? {
-            let mut found: Vec<Stored> = candidates
-                .into_iter()
-                .filter(|s| q.filter.as_ref().is_none_or(|f| matches(f, &s.render(rt, ""), rt)))
-                .collect();
-            found.sort_by(|a, b| a.id.cmp(&b.id));
-            sort(&mut found, q, rt);
-            let total = found.len();
-            return Ok(ListPage { total, resources: found.into_iter().skip(skip).take(q.count).collect() });
-        }
-        if q.filter.is_none() && q.sort_by.is_none() {
-            let total = self.count(t, res).await?;
-            if q.count == 0 {
-                return Ok(ListPage { total, resources: Vec::new() });
+        let all = match self.indexed_candidates(t, res, q).await? {
+            Some(candidates) => {
+                let mut found: Vec<Stored> =
+                    candidates.into_iter().filter(|s| q.filter.as_ref().is_none_or(|f| keep(f, s, rt))).collect();
+                found.sort_by(|a, b| a.id.cmp(&b.id));
+                found
             }
-            return Ok(ListPage { total, resources: self.scan(t, res, skip, q.count, None).await?.1 });
-        }
-        if q.sort_by.is_some() {
-            let (_, mut all) = self.scan(t, res, 0, usize::MAX, q.filter.as_ref()).await?;
-            sort(&mut all, q, rt);
-            let total = all.len();
-            return Ok(ListPage { total, resources: all.into_iter().skip(skip).take(q.count).collect() });
-        }
-        let (total, resources) = self.scan(t, res, skip, q.count, q.filter.as_ref()).await?;
-        Ok(ListPage { total, resources })
+            None if q.filter.is_none() && q.sort_by.is_none() => {
+                let total = self.count(t, res).await?;
+                let resources = if q.count == 0 { Vec::new() } else { self.page(t, res, skip, q.count).await? };
+                return Ok(ListPage { total, resources });
+            }
+            // Without sortBy the walk keeps only the page, however many match.
+            None if q.sort_by.is_none() => {
+                let (total, resources) = self.scan(t, res, q.filter.as_ref(), skip, q.count).await?;
+                return Ok(ListPage { total, resources });
+            }
+            None => self.scan(t, res, q.filter.as_ref(), 0, usize::MAX).await?.1,
+        };
+        let all = sort(all, q, rt);
+        Ok(ListPage { total: all.len(), resources: all.into_iter().skip(skip).take(q.count).collect() })
     }
 
     /// Resources that can be found by index for this filter, if any index applies.
@@ -101,31 +97,33 @@ impl Directory {
         Ok(usize::try_from(total).unwrap_or(0))
     }
 
-    /// Walks the collection in id order and returns how many resources match `filter`
-    /// and the matching ones after the first `skip`, at most `take`. Without a filter
-    /// it stops as soon as the page is full (the total then comes from the counters).
+    /// One unfiltered page in id order: the store skips to `skip` without reading the
+    /// skipped items.
+    async fn page(&self, t: &TenantId, res: Resource, skip: usize, take: usize) -> DomainResult<Vec<Stored>> {
+        let q = Query {
+            skip,
+            ..Query::new(Index::Gsi1, keys::collection(t.as_str(), res.kind()), "", take.clamp(1, SCAN_PAGE))
+        };
+        Ok(decode_all(self.table.query(&q).await?.items)?.into_iter().take(take).collect())
+    }
+
+    /// Walks the whole collection in id order: how many resources match `filter`, and
+    /// the matching ones after the first `skip`, at most `take`.
     async fn scan(
         &self,
         t: &TenantId,
         res: Resource,
+        filter: Option<&Filter>,
         skip: usize,
         take: usize,
-        filter: Option<&Filter>,
     ) -> DomainResult<(usize, Vec<Stored>)> {
         let rt = res.rt();
         let mut q = Query::new(Index::Gsi1, keys::collection(t.as_str(), res.kind()), "", SCAN_PAGE);
-        if filter.is_none() {
-            // Unfiltered: the store skips to startIndex without reading the skipped items.
-            q.skip = skip;
-            q.limit = take.clamp(1, SCAN_PAGE);
-            let page = self.table.query(&q).await?;
-            return Ok((0, decode_all(page.items)?.into_iter().take(take).collect()));
-        }
         let (mut matched, mut out) = (0usize, Vec::new());
         loop {
             let page = self.table.query(&q).await?;
             for s in decode_all(page.items)? {
-                if filter.is_none_or(|f| matches(f, &s.render(rt, ""), rt)) {
+                if filter.is_none_or(|f| keep(f, &s, rt)) {
                     if matched >= skip && out.len() < take {
                         out.push(s);
                     }
@@ -138,6 +136,10 @@ impl Directory {
             }
         }
     }
+}
+
+fn keep(filter: &Filter, s: &Stored, rt: &ResourceType) -> bool {
+    matches(filter, &s.render(rt, ""), rt)
 }
 
 fn is_core(path: &AttrPath, rt: &ResourceType) -> bool {
@@ -172,10 +174,10 @@ fn sort_value(s: &Stored, rt: &ResourceType, path: &AttrPath) -> Option<SortValu
 }
 
 /// Stable sort by `sortBy`, ties keeping id order.
-fn sort(items: &mut [Stored], q: &ListQuery, rt: &ResourceType) {
-    let Some(path) = &q.sort_by else { return };
-    let mut keyed: Vec<(Option<SortValue>, usize)> =
-        items.iter().enumerate().map(|(i, s)| (sort_value(s, rt, path), i)).collect();
+fn sort(items: Vec<Stored>, q: &ListQuery, rt: &ResourceType) -> Vec<Stored> {
+    let Some(path) = &q.sort_by else { return items };
+    let mut keyed: Vec<(Option<SortValue>, Stored)> =
+        items.into_iter().map(|s| (sort_value(&s, rt, path), s)).collect();
     keyed.sort_by(|(a, _), (b, _)| match (a, b) {
         (Some(a), Some(b)) => {
             let o = a.partial_cmp(b).unwrap_or(Ordering::Equal);
@@ -185,9 +187,41 @@ fn sort(items: &mut [Stored], q: &ListQuery, rt: &ResourceType) {
         (None, Some(_)) => Ordering::Greater,
         (None, None) => Ordering::Equal,
     });
-    let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
-    let sorted: Vec<Stored> = order.iter().filter_map(|&i| items.get(i).cloned()).collect();
-    for (slot, s) in items.iter_mut().zip(sorted) {
-        *slot = s;
+    keyed.into_iter().map(|(_, s)| s).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scim::list::{ListParams, ListQuery};
+    use crate::store::embedded::EmbeddedStore;
+    use futures::future::join_all;
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn sort_by_covers_every_user_beyond_one_scan_page() {
+        let dir = tempfile::tempdir().unwrap();
+        let directory = Directory::new(Arc::new(EmbeddedStore::open(dir.path()).unwrap()));
+        let t = TenantId::parse("t").unwrap();
+        let n = SCAN_PAGE + 5;
+        // Concurrent creates share group commits, so this stays fast.
+        let created = join_all((0..n).map(|i| {
+            let body = serde_json::json!({"userName": format!("u{i:05}")});
+            let (directory, t) = (directory.clone(), t.clone());
+            async move { directory.create(&t, Resource::User, &body).await }
+        }))
+        .await;
+        assert!(created.iter().all(Result::is_ok));
+        let params = ListParams {
+            sort_by: Some("userName"),
+            sort_order: Some("descending"),
+            count: Some("2"),
+            ..Default::default()
+        };
+        let q = ListQuery::parse(&params, Resource::User.rt()).unwrap();
+        let page = directory.list(&t, Resource::User, &q).await.unwrap();
+        assert_eq!(page.total, n);
+        let names: Vec<&str> = page.resources.iter().map(|s| s.unique_name(Resource::User.rt())).collect();
+        assert_eq!(names, vec![format!("u{:05}", n - 1), format!("u{:05}", n - 2)]);
     }
 }
