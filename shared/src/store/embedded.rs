@@ -117,11 +117,9 @@ fn commit_batch(db: &Database, batch: &[Pending]) -> Result<Vec<Outcome>, redb::
 type Items<'t> = redb::Table<'t, &'static str, &'static [u8]>;
 type Gsi<'t> = redb::Table<'t, &'static str, ()>;
 
-/// One transaction: every condition is checked before anything is written.
+/// One transaction, already validated by `transact_seq`: every condition is checked
+/// before anything is written.
 fn apply(items: &mut Items<'_>, gsi: &mut Gsi<'_>, writes: &[Write]) -> Result<Result<(), StoreError>, redb::Error> {
-    if let Err(e) = validate_transaction(writes) {
-        return Ok(Err(e));
-    }
     let mut existing = Vec::with_capacity(writes.len());
     for (index, w) in writes.iter().enumerate() {
         // Conditions need only the metadata; the body is read only to keep it on `Add`.
@@ -271,9 +269,9 @@ impl Table for EmbeddedStore {
                     more = true;
                     return Ok(false);
                 }
+                // Skipped keys are only counted: the cursor is always the last item returned.
                 if skipped < q.skip {
                     skipped += 1;
-                    last = Some(raw.to_owned());
                     return Ok(true);
                 }
                 let table_raw = match q.index {
