@@ -202,9 +202,10 @@ async fn transact_units(
         let (applied, result) = table.transact_seq(transactions).await;
         let Err(e) = result else { return Ok(()) };
         let mut failed = batches.into_iter().skip(applied);
-        let Some((failed_lead, mut batch)) = failed.next() else { return Err(CommitError::from(e)) };
-        let CommitError::Condition(index) = CommitError::from(e) else {
-            return Err(CommitError::Other(DomainError::Busy));
+        let err = CommitError::from(e);
+        // Only a failed condition can be recovered here; the store's own errors pass on as they are.
+        let (Some((failed_lead, mut batch)), &CommitError::Condition(index)) = (failed.next(), &err) else {
+            return Err(err);
         };
         if index < failed_lead.len() {
             return Err(match failed_lead.first() {
