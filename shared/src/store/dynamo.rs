@@ -75,49 +75,50 @@ fn from_attrs(a: &Attrs) -> Result<Item, StoreError> {
     Ok(Item { key, gsi1, version: number(a, "v"), count: number(a, "n"), body })
 }
 
-/// The condition as an expression, its names and its values.
-fn condition(c: Condition) -> Option<(&'static str, Option<AttributeValue>)> {
-    match c {
-        Condition::None => None,
-        Condition::NotExists => Some(("attribute_not_exists(pk)", None)),
-        Condition::Exists => Some(("attribute_exists(pk)", None)),
-        Condition::Version(v) => Some(("v = :v", Some(AttributeValue::N(v.to_string())))),
-    }
+/// The condition as an expression and the values it names; `(None, None)` for no condition.
+fn condition(c: Condition) -> (Option<String>, Option<Attrs>) {
+    let (expr, value) = match c {
+        Condition::None => return (None, None),
+        Condition::NotExists => ("attribute_not_exists(pk)", None),
+        Condition::Exists => ("attribute_exists(pk)", None),
+        Condition::Version(v) => ("v = :v", Some(AttributeValue::N(v.to_string()))),
+    };
+    (Some(expr.to_owned()), value.map(|v| HashMap::from([(":v".to_owned(), v)])))
 }
 
 fn transact_item(table: &str, w: &Write) -> Result<TransactWriteItem, StoreError> {
     let b = TransactWriteItem::builder();
     let built = match w {
         Write::Put { item, cond } => {
-            let (expr, value) = condition(*cond).unzip();
+            let (expr, values) = condition(*cond);
             let put = Put::builder()
                 .table_name(table)
                 .set_item(Some(to_attrs(item)))
-                .set_condition_expression(expr.map(str::to_owned))
-                .set_expression_attribute_values(value.flatten().map(|v| HashMap::from([(":v".to_owned(), v)])))
+                .set_condition_expression(expr)
+                .set_expression_attribute_values(values)
                 .build()
                 .map_err(backend)?;
             b.put(put)
         }
         Write::Delete { key, cond } => {
-            let (expr, value) = condition(*cond).unzip();
+            let (expr, values) = condition(*cond);
             let delete = Delete::builder()
                 .table_name(table)
                 .set_key(Some(key_attrs(key)))
-                .set_condition_expression(expr.map(str::to_owned))
-                .set_expression_attribute_values(value.flatten().map(|v| HashMap::from([(":v".to_owned(), v)])))
+                .set_condition_expression(expr)
+                .set_expression_attribute_values(values)
                 .build()
                 .map_err(backend)?;
             b.delete(delete)
         }
         Write::Check { key, cond } => {
             // A check needs a condition; `None` is one that always holds.
-            let (expr, value) = condition(*cond).unwrap_or(("attribute_exists(pk) OR attribute_not_exists(pk)", None));
+            let (expr, values) = condition(*cond);
             let check = ConditionCheck::builder()
                 .table_name(table)
                 .set_key(Some(key_attrs(key)))
-                .condition_expression(expr)
-                .set_expression_attribute_values(value.map(|v| HashMap::from([(":v".to_owned(), v)])))
+                .condition_expression(expr.unwrap_or_else(|| "attribute_exists(pk) OR attribute_not_exists(pk)".into()))
+                .set_expression_attribute_values(values)
                 .build()
                 .map_err(backend)?;
             b.condition_check(check)
