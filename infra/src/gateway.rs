@@ -46,8 +46,9 @@ fn event(parts: &http::request::Parts, body: &Bytes) -> Value {
     headers.entry("x-forwarded-proto").or_insert(json!("http"));
     let path = parts.uri.path();
     let query = parts.uri.query().unwrap_or_default();
-    let params: Map<String, Value> =
-        form_urlencoded_pairs(query).into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+    let params: Map<String, Value> = form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+        .collect();
     let mut e = json!({
         "version": "2.0",
         "routeKey": "$default",
@@ -74,40 +75,6 @@ fn event(parts: &http::request::Parts, body: &Bytes) -> Value {
 
 fn headers_host(h: &http::HeaderMap) -> String {
     h.get(http::header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("localhost").to_owned()
-}
-
-fn form_urlencoded_pairs(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
-}
-
-fn decode(s: &str) -> String {
-    let bytes = s.replace('+', " ").into_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (b, hex) {
-            (b'%', Some(v)) => {
-                out.push(v);
-                i += 3;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 async fn invoke(http: &Http, emulator: &str, event: &Value) -> Result<Value, String> {

@@ -1,19 +1,14 @@
 //! Lambda init time under the Runtime Interface Emulator: each function binary is started
 //! fresh several times and sent one event; the emulator reports the init duration.
 
+use crate::servers::{free_port, wait_for_port};
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 const ROUNDS: usize = 7;
 
-fn free_port() -> Result<u16, String> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    Ok(l.local_addr().map_err(|e| e.to_string())?.port())
-}
-
-/// One cold start: (emulator-reported init ms, wall time of the first invocation).
-async fn cold_start(rie: &Path, binary: &Path, event: &str, env: &[(&str, String)]) -> Result<(f64, Duration), String> {
+/// One cold start: the init duration the emulator reports, in ms.
+async fn cold_start(rie: &Path, binary: &Path, event: &str, env: &[(&str, String)]) -> Result<f64, String> {
     let (port, api) = (free_port()?, free_port()?);
     let log = std::env::temp_dir().join(format!("inlet-init-{}-{port}.log", std::process::id()));
     let file = std::fs::File::create(&log).map_err(|e| e.to_string())?;
@@ -27,19 +22,12 @@ async fn cold_start(rie: &Path, binary: &Path, event: &str, env: &[(&str, String
         .stderr(file2)
         .spawn()
         .map_err(|e| format!("{}: {e}", rie.display()))?;
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let started = Instant::now();
+    wait_for_port(port).await?;
     let status = Command::new("curl")
         .args(["-s", "-o", "/dev/null", "-X", "POST", "--data-binary", event])
         .arg(format!("http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"))
         .status()
         .map_err(|e| e.to_string())?;
-    let wall = started.elapsed();
     let _ = child.kill();
     let _ = child.wait();
     let text = std::fs::read_to_string(&log).unwrap_or_default();
@@ -55,7 +43,7 @@ async fn cold_start(rie: &Path, binary: &Path, event: &str, env: &[(&str, String
         .map(str::trim)
         .and_then(|n| n.parse::<f64>().ok())
         .ok_or_else(|| format!("the emulator reported no init duration for {}", binary.display()))?;
-    Ok((init, wall))
+    Ok(init)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -80,7 +68,7 @@ pub async fn run(rie: &Path, bin_dir: &Path) -> Result<(), String> {
         let binary = bin_dir.join(name);
         let mut inits = Vec::new();
         for _ in 0..ROUNDS {
-            inits.push(cold_start(rie, &binary, event, &env).await?.0);
+            inits.push(cold_start(rie, &binary, event, &env).await?);
         }
         let init = median(inits);
         let size = std::fs::metadata(&binary).map(|m| m.len() as f64 / 1e6).unwrap_or(0.0);

@@ -50,8 +50,13 @@ pub struct Args {
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
     if let Some(venv) = &args.dynamodb_requests {
-        let inlet =
-            args.inlet.clone().unwrap_or_else(|| std::env::current_exe().unwrap_or_default().with_file_name("inlet"));
+        let inlet = match servers::inlet_binary(args.inlet.clone()) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("inlet-bench: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        };
         return match requests::run(&inlet, &venv.join("bin/moto_server"), &venv.join("bin/python")).await {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {

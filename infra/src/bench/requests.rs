@@ -3,6 +3,7 @@
 //! `X-Amz-Target`. Counts are exact: what the SDK sends, retries and pages included.
 
 use crate::client::{Call, Target};
+use crate::servers::{Children, TOKEN, free_port, spawn_inlet, wait_for_port};
 use bytes::Bytes;
 use http::Method;
 use http_body_util::{BodyExt, Full};
@@ -12,27 +13,11 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 type Counts = Arc<Mutex<BTreeMap<String, u64>>>;
-
-struct Kill(Vec<Child>);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn free_port() -> Result<u16, String> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    Ok(l.local_addr().map_err(|e| e.to_string())?.port())
-}
 
 /// Forwards everything to `upstream`, counting requests per DynamoDB operation.
 async fn proxy(upstream: String, counts: Counts) -> Result<u16, String> {
@@ -103,7 +88,7 @@ async fn measure(t: &Target, counts: &Counts, name: &str, target: &str, calls: V
 
 pub async fn run(inlet: &Path, moto: &Path, python: &Path) -> Result<(), String> {
     let moto_port = free_port()?;
-    let mut children = Kill(Vec::new());
+    let mut children = Children::default();
     children.0.push(
         Command::new(moto)
             .args(["-H", "127.0.0.1", "-p", &moto_port.to_string()])
@@ -113,12 +98,7 @@ pub async fn run(inlet: &Path, moto: &Path, python: &Path) -> Result<(), String>
             .map_err(|e| format!("{}: {e}", moto.display()))?,
     );
     let upstream = format!("http://127.0.0.1:{moto_port}");
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", moto_port)).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    wait_for_port(moto_port).await?;
     let status = Command::new(python)
         .args(["infra/local_table.py", "--endpoint", &upstream, "--table", "bench-requests"])
         .stdout(Stdio::null())
@@ -130,28 +110,16 @@ pub async fn run(inlet: &Path, moto: &Path, python: &Path) -> Result<(), String>
     let counts: Counts = Arc::default();
     let proxy_port = proxy(upstream, Arc::clone(&counts)).await?;
     let dir = std::env::temp_dir().join(format!("inlet-bench-ddb-{}", std::process::id()));
-    let mut serve = Command::new(inlet)
-        .args(["serve", "--listen", "127.0.0.1:0", "--dynamodb-table", "bench-requests", "--data-dir"])
-        .arg(&dir)
-        .env("INLET_DEV_TOKEN", crate::servers::TOKEN)
-        .env("INLET_LOG", "warn")
-        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{proxy_port}"))
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "local")
-        .env("AWS_SECRET_ACCESS_KEY", "local")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let mut line = String::new();
-    if let Some(out) = serve.stdout.take() {
-        let mut out = BufReader::new(out);
-        out.read_line(&mut line).map_err(|e| e.to_string())?;
-        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-    }
+    let env = [
+        ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{proxy_port}")),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "local".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "local".to_owned()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+    ];
+    let (serve, base) = spawn_inlet(inlet, &dir, &["--dynamodb-table", "bench-requests"], &env)?;
     children.0.push(serve);
-    let base = line.split_whitespace().find(|w| w.starts_with("http://")).ok_or("inlet serve printed no URL")?;
-    let t = Target::new("inlet", base.to_owned(), crate::servers::TOKEN.into());
+    let t = Target::new("inlet", base, TOKEN.into());
 
     println!("DynamoDB requests per SCIM operation (moto behind a counting proxy):");
     let user = |i: usize| json!({"userName": format!("r{i}@bench.test"), "externalId": format!("x{i}"), "name": {"givenName": "R"}});

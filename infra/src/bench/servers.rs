@@ -1,4 +1,5 @@
-//! Starts both servers on free loopback ports and stops them when dropped.
+//! Starting the processes a benchmark talks to (servers, emulators) on free loopback
+//! ports, and stopping them when dropped.
 
 use crate::client::Target;
 use std::io::{BufRead, BufReader};
@@ -8,54 +9,58 @@ use std::time::Duration;
 
 pub const TOKEN: &str = "bench-token";
 
-pub struct Servers {
-    children: Vec<Child>,
-    targets: Vec<Target>,
-    _dir: PathBuf,
-}
+/// Child processes, killed when dropped.
+#[derive(Default)]
+pub struct Children(pub Vec<Child>);
 
-impl Servers {
-    pub fn targets(&self) -> Vec<Target> {
-        self.targets.clone()
-    }
-}
-
-impl Drop for Servers {
+impl Drop for Children {
     fn drop(&mut self) {
-        for c in &mut self.children {
+        for c in &mut self.0 {
             let _ = c.kill();
             let _ = c.wait();
         }
-        let _ = std::fs::remove_dir_all(&self._dir);
     }
 }
 
-fn free_port() -> Result<u16, String> {
+pub fn free_port() -> Result<u16, String> {
     let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     Ok(l.local_addr().map_err(|e| e.to_string())?.port())
 }
 
-async fn wait_for_port(port: u16) -> Result<(), String> {
-    for _ in 0..200 {
+/// Waits (10 s at most) until something accepts connections on `port`.
+pub async fn wait_for_port(port: u16) -> Result<(), String> {
+    for _ in 0..500 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
             return Ok(());
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Err(format!("nothing listens on port {port}"))
 }
 
-pub async fn start(inlet: Option<PathBuf>, peer: &Path) -> Result<Servers, String> {
-    let inlet = match inlet {
-        Some(p) => p,
-        None => std::env::current_exe().map_err(|e| e.to_string())?.with_file_name("inlet"),
-    };
-    let dir = std::env::temp_dir().join(format!("inlet-bench-{}", std::process::id()));
-    let mut child = Command::new(&inlet)
+/// The `inlet` binary next to this one, unless given.
+pub fn inlet_binary(given: Option<PathBuf>) -> Result<PathBuf, String> {
+    match given {
+        Some(p) => Ok(p),
+        None => Ok(std::env::current_exe().map_err(|e| e.to_string())?.with_file_name("inlet")),
+    }
+}
+
+/// Starts `inlet serve` on a free port with the bench token and `extra` arguments and
+/// environment; returns the process and the base URL it printed.
+pub fn spawn_inlet(
+    inlet: &Path,
+    dir: &Path,
+    extra: &[&str],
+    env: &[(&str, String)],
+) -> Result<(Child, String), String> {
+    let mut child = Command::new(inlet)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(&dir)
+        .arg(dir)
+        .args(extra)
         .env("INLET_DEV_TOKEN", TOKEN)
         .env("INLET_LOG", "warn")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| format!("{}: {e}", inlet.display()))?;
@@ -66,9 +71,36 @@ pub async fn start(inlet: Option<PathBuf>, peer: &Path) -> Result<Servers, Strin
         // Keep reading so the server never writes into a closed pipe.
         std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
     }
-    let inlet_base =
-        first.split_whitespace().find(|w| w.starts_with("http://")).ok_or("inlet serve printed no URL")?.to_owned();
+    let base = first.split_whitespace().find(|w| w.starts_with("http://")).ok_or("inlet serve printed no URL")?;
+    Ok((child, base.to_owned()))
+}
 
+/// `inlet serve` and `scim2-server`, side by side.
+pub struct Servers {
+    children: Children,
+    targets: Vec<Target>,
+    dir: PathBuf,
+}
+
+impl Servers {
+    pub fn targets(&self) -> Vec<Target> {
+        self.targets.clone()
+    }
+}
+
+impl Drop for Servers {
+    fn drop(&mut self) {
+        // Stop the servers before removing the data they use.
+        drop(std::mem::take(&mut self.children));
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub async fn start(inlet: Option<PathBuf>, peer: &Path) -> Result<Servers, String> {
+    let dir = std::env::temp_dir().join(format!("inlet-bench-{}", std::process::id()));
+    let mut children = Children::default();
+    let (child, inlet_base) = spawn_inlet(&inlet_binary(inlet)?, &dir, &[], &[])?;
+    children.0.push(child);
     let port = free_port()?;
     let peer_child = Command::new(peer)
         .args(["--port", &port.to_string(), "--bearer-token", TOKEN])
@@ -81,14 +113,14 @@ pub async fn start(inlet: Option<PathBuf>, peer: &Path) -> Result<Servers, Strin
                 peer.display()
             )
         })?;
-    let servers = Servers {
-        children: vec![child, peer_child],
+    children.0.push(peer_child);
+    wait_for_port(port).await?;
+    Ok(Servers {
+        children,
         targets: vec![
             Target::new("inlet", inlet_base, TOKEN.into()),
             Target::new("scim2-server", format!("http://127.0.0.1:{port}/v2"), TOKEN.into()),
         ],
-        _dir: dir,
-    };
-    wait_for_port(port).await?;
-    Ok(servers)
+        dir,
+    })
 }
