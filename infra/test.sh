@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Inlet's whole test suite: lints, unit tests, the storage contract on both backends,
-# end-to-end tests and the identity providers' conformance suites against fresh tenants
-# of a real `inlet serve` on the embedded store and on DynamoDB (moto's server on
-# loopback), and `sam validate --lint`. Installs what it needs (newman, moto, the SAM
+# end-to-end tests (tenants and tokens included) and the identity providers' conformance
+# suites against fresh tenants of a real `inlet serve` on the embedded store and on
+# DynamoDB + Secrets Manager (moto's server on loopback), the Lambda binaries under the
+# Lambda runtime emulator, and `sam validate --lint`. Installs what it needs (newman, moto, the SAM
 # CLI) under .tools/, which git ignores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,7 +44,7 @@ fi
 step "sam validate --lint"
 SAM_CLI_TELEMETRY=0 "$TOOLS/sam/bin/sam" validate --lint --template template.yaml --region us-east-1
 
-step "DynamoDB on loopback (moto's server)"
+step "DynamoDB and Secrets Manager on loopback (moto's server)"
 MOTO_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$TOOLS/moto/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$RUN/moto.log" 2>&1 &
 PIDS+=("$!")
@@ -57,8 +58,8 @@ export INLET_TEST_DYNAMODB_TABLE=inlet-contract INLET_REQUIRE_DYNAMODB=1
 step "unit, storage-contract (redb and DynamoDB) and end-to-end tests (redb)"
 cargo test --workspace --quiet
 
-step "end-to-end tests on DynamoDB"
-INLET_E2E_DYNAMODB=1 INLET_E2E_LARGE_GROUP=150 cargo test --workspace --quiet --test users --test groups --test protocol
+step "end-to-end tests on DynamoDB and Secrets Manager"
+INLET_E2E_DYNAMODB=1 INLET_E2E_LARGE_GROUP=150 cargo test --workspace --quiet --test users --test groups --test protocol --test tenants
 
 # Starts `inlet serve` with a fresh data directory (and a fresh DynamoDB table when
 # the second argument is "dynamodb") on a free port; sets BASE_HOST.
@@ -106,17 +107,20 @@ for store in embedded dynamodb; do
   microsoft_collection "$store"
 done
 
-step "the Lambda functions under the Lambda runtime emulator (RIE from the SAM CLI), on DynamoDB"
+step "the Lambda functions under the Lambda runtime emulator (RIE from the SAM CLI), on DynamoDB and Secrets Manager"
 RIE=$(find "$TOOLS/sam" -name "aws-lambda-rie-$(uname -m | sed 's/aarch64/arm64/')" | head -n1)
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 "$INLET_PYTHON" infra/local_table.py --endpoint "$AWS_ENDPOINT_URL" --table lambda >/dev/null
+export INLET_TABLE=lambda INLET_SECRET_PREFIX=inlet/lambda/tenants/
+# The operator's side: tenant `default` and a token for the suites, made with the CLI on the
+# same table and secrets the functions use (as against a deployed stack).
+"$ROOT/target/debug/inlet" tenants create default --aws >/dev/null
+SUITE_TOKEN=$("$ROOT/target/debug/inlet" tokens issue default --aws --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
 start_function() { # name → sets FN_URL
   local port api
   port=$(free_port); api=$(free_port)
-  # events/ carry the sam-local dev token; the suites use a token known only by its digest,
-  # as a deployed stack knows its tenants' tokens.
-  INLET_TABLE=lambda INLET_DEV_TOKEN=local-dev-token AWS_LAMBDA_FUNCTION_NAME="$1" \
-    INLET_TOKENS_SHA256="default=$(printf %s conformance-token | sha256sum | cut -d' ' -f1)" \
+  # events/ carry the sam-local dev token (INLET_DEV_TOKEN); the suites use an issued token.
+  INLET_DEV_TOKEN=local-dev-token AWS_LAMBDA_FUNCTION_NAME="$1" \
     "$RIE" --runtime-interface-emulator-address "127.0.0.1:$port" --runtime-api-address "127.0.0.1:$api" \
     "$ROOT/target/debug/$1" >"$RUN/rie-$1.log" 2>&1 &
   PIDS+=("$!")
@@ -125,20 +129,34 @@ start_function() { # name → sets FN_URL
 }
 start_function users; USERS_URL=$FN_URL
 start_function groups; GROUPS_URL=$FN_URL
+start_function tokens; TOKENS_URL=$FN_URL
 
 # The events/ fixtures that vendors use with `sam local invoke`, sent to the same binaries.
-invoke_event() { # function file expected-status
-  local url=$1 file=$2 want=$3 got
-  got=$(curl -s -X POST "$url/2015-03-31/functions/function/invocations" --data-binary "@events/$file" \
-    | python3 -c 'import json, sys; print(json.load(sys.stdin).get("statusCode"))')
-  [ "$got" = "$want" ] || { echo "events/$file: status $got, expected $want"; exit 1; }
-  echo "events/$file -> $got"
+invoke() { # url file → the function's response
+  curl -s -X POST "$1/2015-03-31/functions/function/invocations" --data-binary "@$2"
+}
+invoke_event() { # url file expected-status
+  local got
+  got=$(invoke "$1" "events/$2" | python3 -c 'import json, sys; print(json.load(sys.stdin).get("statusCode"))')
+  [ "$got" = "$3" ] || { echo "events/$2: status $got, expected $3"; exit 1; }
+  echo "events/$2 -> $got"
 }
 invoke_event "$USERS_URL" create-user.json 201
 invoke_event "$USERS_URL" filter-user.json 200
 invoke_event "$USERS_URL" get-user.json 404
 invoke_event "$USERS_URL" deactivate-user.json 404
 invoke_event "$GROUPS_URL" push-group.json 201
+invoke_event "$TOKENS_URL" admin-create-tenant.json 201
+ACME_TOKEN=$(invoke "$TOKENS_URL" events/admin-issue-token.json \
+  | python3 -c 'import json, sys; r = json.load(sys.stdin); assert r["statusCode"] == 201, r; print(json.loads(r["body"])["token"])')
+echo "events/admin-issue-token.json -> 201"
+invoke_event "$TOKENS_URL" admin-list-tokens.json 200
+# Without an IAM identity in the request context the admin API refuses, whatever the route.
+python3 -c 'import json, sys; e = json.load(open(sys.argv[1])); del e["requestContext"]["authorizer"]; json.dump(e, open(sys.argv[2], "w"))' \
+  events/admin-list-tokens.json "$RUN/admin-no-iam.json"
+got=$(invoke "$TOKENS_URL" "$RUN/admin-no-iam.json" | python3 -c 'import json, sys; print(json.load(sys.stdin)["statusCode"])')
+[ "$got" = 403 ] || { echo "admin API without IAM identity: $got, expected 403"; exit 1; }
+echo "admin API without IAM identity -> 403"
 
 GATEWAY_LOG="$RUN/gateway.log"
 "$ROOT/target/debug/inlet-gateway" --users "$USERS_URL" --groups "$GROUPS_URL" >"$GATEWAY_LOG" 2>&1 &
@@ -148,11 +166,16 @@ for _ in $(seq 100); do
   [ -n "$BASE_HOST" ] && break
   sleep 0.1
 done
+# A token issued by the tokens function works for its tenant and nowhere else.
+status() { curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $1" "http://$BASE_HOST/$2/scim/v2/Users"; }
+[ "$(status "$ACME_TOKEN" acme)" = 200 ] && [ "$(status "$ACME_TOKEN" default)" = 401 ] \
+  && [ "$(status "$SUITE_TOKEN" acme)" = 401 ] || { echo "tenant isolation through the Lambda binaries failed"; exit 1; }
+echo "tokens from the tokens function and the CLI: own tenant 200, other tenant 401"
 python3 "$SHARED/conformance/runscope_runner.py" "$SHARED/conformance/Okta-SCIM-20-SPEC-Test.json" \
   --okta-spec-initial-vars --seed-user \
-  --var "SCIMBaseURL=http://$BASE_HOST/default/scim/v2" --var "auth=Bearer conformance-token" >"$RUN/okta-lambda.out" \
+  --var "SCIMBaseURL=http://$BASE_HOST/default/scim/v2" --var "auth=Bearer $SUITE_TOKEN" >"$RUN/okta-lambda.out" \
   || { cat "$RUN/okta-lambda.out"; exit 1; }
-echo "Okta SPEC test through the Lambda binaries: $(tail -n 1 "$RUN/okta-lambda.out")"
+echo "Okta SPEC test through the Lambda binaries (token verified in Secrets Manager): $(tail -n 1 "$RUN/okta-lambda.out")"
 
 echo
 echo "conformance: 5 passed, 0 failed"

@@ -25,6 +25,8 @@ pub struct Server {
     child: Child,
     pub addr: String,
     pub dir: PathBuf,
+    /// What the server printed at start (its URL, a first-start token).
+    pub banner: String,
     /// The DynamoDB table, when the tests run on DynamoDB (`INLET_E2E_DYNAMODB`).
     pub table: Option<Table>,
     _tmp: Option<tempfile::TempDir>,
@@ -56,6 +58,13 @@ const REGIONS: [&str; 16] = [
 pub struct Table {
     pub name: String,
     pub region: String,
+}
+
+impl Table {
+    /// The server's token vault in Secrets Manager: secrets named after its table.
+    pub fn secret_prefix(&self) -> String {
+        format!("inlet/{}/", self.name)
+    }
 }
 
 /// How many users the large-group test uses (fewer on moto, whose transactions copy state).
@@ -111,6 +120,12 @@ impl Server {
 
     /// Starts `inlet serve` on `dir` (and `table`, if any); `token` becomes INLET_DEV_TOKEN.
     pub fn start_in(dir: &Path, token: Option<&str>, table: Option<Table>) -> Self {
+        Self::start_with(dir, token, table, &[])
+    }
+
+    /// Like [`Server::start_in`], with extra `serve` arguments (rate limiting is off unless
+    /// they turn it on).
+    pub fn start_with(dir: &Path, token: Option<&str>, table: Option<Table>, extra: &[&str]) -> Self {
         let bin = inlet_bin();
         assert!(bin.exists(), "{} is missing: run `cargo build --workspace --bins` first", bin.display());
         let mut cmd = Command::new(&bin);
@@ -119,18 +134,22 @@ impl Server {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         cmd.env_remove("INLET_DEV_TOKEN")
-            .env("INLET_LOG", std::env::var("INLET_LOG").unwrap_or_else(|_| "warn".into()));
+            .env("INLET_RATE_LIMIT", "0")
+            .env("INLET_LOG", std::env::var("INLET_LOG").unwrap_or_else(|_| "warn".into()))
+            .args(extra);
         if let Some(t) = &table {
-            cmd.args(["--dynamodb-table", &t.name]).env("AWS_REGION", &t.region);
+            cmd.args(["--dynamodb-table", &t.name, "--secret-prefix", &t.secret_prefix()]).env("AWS_REGION", &t.region);
         }
         if let Some(t) = token {
             cmd.env("INLET_DEV_TOKEN", t);
         }
         let mut child = cmd.spawn().unwrap();
         let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        out.read_line(&mut first).unwrap();
-        let addr = first
+        let mut banner = String::new();
+        while !banner.contains("Data directory:") {
+            assert!(out.read_line(&mut banner).unwrap() > 0, "inlet serve stopped: {banner}");
+        }
+        let addr = banner
             .split("http://")
             .nth(1)
             .and_then(|r| r.split('/').next())
@@ -141,7 +160,45 @@ impl Server {
             let mut sink = String::new();
             let _ = out.read_to_string(&mut sink);
         });
-        Self { child, addr, dir: dir.to_path_buf(), table, _tmp: None }
+        Self { child, addr, dir: dir.to_path_buf(), banner, table, _tmp: None }
+    }
+
+    /// Runs `inlet <args>` against this server's data (its data directory, or with `--aws`
+    /// its table and secrets); returns the exit status's success and stdout.
+    pub fn cli(&self, args: &[&str]) -> (bool, String) {
+        let mut cmd = Command::new(inlet_bin());
+        cmd.args(args).arg("--data-dir").arg(&self.dir).stderr(Stdio::piped());
+        if let Some(t) = &self.table {
+            cmd.args(["--aws", "--table", &t.name, "--secret-prefix", &t.secret_prefix()]).env("AWS_REGION", &t.region);
+        }
+        let out = cmd.output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        if !out.status.success() {
+            eprintln!("inlet {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        (out.status.success(), stdout)
+    }
+
+    /// `inlet <args> --json`, which must succeed.
+    pub fn cli_json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let (ok, out) = self.cli(&all);
+        assert!(ok, "inlet {args:?} failed");
+        serde_json::from_str(&out).unwrap()
+    }
+
+    /// A new tenant and a token for it (through the CLI).
+    pub fn tenant_with_token(&self, tenant: &str) -> String {
+        self.cli_json(&["tenants", "create", tenant]);
+        self.cli_json(&["tokens", "issue", tenant])["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Sends a request to `path` with `token` (raw Authorization value if it has a space).
+    pub fn with_token(&self, method: &str, path: &str, body: Option<&Value>, token: &str) -> Resp {
+        let auth = if token.contains(' ') { token.to_owned() } else { format!("Bearer {token}") };
+        let body = body.map(Value::to_string);
+        self.send(method, path, body.as_deref(), &[("Authorization", &auth)])
     }
 
     pub fn base(&self) -> String {

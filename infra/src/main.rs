@@ -1,11 +1,13 @@
 //! `inlet`: run Inlet locally on its embedded store.
 
+mod admin;
 mod bootstrap;
 mod serve;
 
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(name = "inlet", version, about = "SCIM 2.0 provisioning for SaaS vendors")]
@@ -29,6 +31,29 @@ enum Command {
         /// environment, e.g. AWS_ENDPOINT_URL for a local DynamoDB).
         #[arg(long)]
         dynamodb_table: Option<String>,
+        /// With --dynamodb-table: keep token verifiers in Secrets Manager under this prefix.
+        #[arg(long)]
+        secret_prefix: Option<String>,
+        /// Requests per second per tenant before 429 (burst: twice that); 0 turns it off.
+        #[arg(long, env = "INLET_RATE_LIMIT", default_value_t = 100)]
+        rate_limit: u32,
+        /// How long tenant records and verifiers are cached: the bound on revocation latency.
+        #[arg(long, env = "INLET_AUTH_CACHE_SECONDS", default_value_t = 30)]
+        auth_cache_seconds: u64,
+    },
+    /// Create, list, show, update, disable and enable tenants.
+    Tenants {
+        #[command(subcommand)]
+        command: admin::TenantCommand,
+        #[command(flatten)]
+        target: admin::Target,
+    },
+    /// Issue, list, rotate and revoke a tenant's bearer tokens.
+    Tokens {
+        #[command(subcommand)]
+        command: admin::TokenCommand,
+        #[command(flatten)]
+        target: admin::Target,
     },
 }
 
@@ -41,9 +66,28 @@ async fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match Cli::parse().command {
-        Command::Serve { listen, data_dir, dev_token, dynamodb_table } => {
-            serve::run(listen, &data_dir, dev_token, dynamodb_table).await
+        Command::Serve {
+            listen,
+            data_dir,
+            dev_token,
+            dynamodb_table,
+            secret_prefix,
+            rate_limit,
+            auth_cache_seconds,
+        } => {
+            serve::run(serve::Options {
+                listen,
+                data_dir,
+                dev_token,
+                table: dynamodb_table,
+                secret_prefix,
+                rate_limit,
+                auth_cache: Duration::from_secs(auth_cache_seconds),
+            })
+            .await
         }
+        Command::Tenants { command, target } => admin::tenants(command, target).await,
+        Command::Tokens { command, target } => admin::tokens(command, target).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -10,13 +10,18 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
+use inlet_shared::api::ratelimit::RateLimiter;
 use inlet_shared::api::{ApiError, App, Endpoint, MAX_BODY_BYTES};
 use inlet_shared::domain::Directory;
+use inlet_shared::domain::tenant::{Gate, TenantId, Tenants};
 use inlet_shared::store::Table;
+use inlet_shared::store::docs::Documents;
 use inlet_shared::store::dynamo::DynamoStore;
 use inlet_shared::store::embedded::EmbeddedStore;
+use inlet_shared::store::files::FileDocs;
+use inlet_shared::store::secrets::SecretsDocs;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -24,26 +29,56 @@ use tokio::net::TcpListener;
 /// How long in-flight requests may take to finish after a shutdown signal.
 const DRAIN: Duration = Duration::from_secs(10);
 
-pub async fn run(
-    listen: SocketAddr,
-    data_dir: &Path,
-    dev_token: Option<String>,
-    table: Option<String>,
-) -> Result<(), String> {
+pub struct Options {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub dev_token: Option<String>,
+    /// Users, groups and the tenant registry in this DynamoDB table (else the embedded store).
+    pub table: Option<String>,
+    /// Token verifiers in Secrets Manager under this prefix (else files in the data directory).
+    pub secret_prefix: Option<String>,
+    pub rate_limit: u32,
+    pub auth_cache: Duration,
+}
+
+pub async fn run(o: Options) -> Result<(), String> {
+    let data_dir = o.data_dir.as_path();
     std::fs::create_dir_all(data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
-    let store: Arc<dyn Table> = match table {
-        Some(table) => Arc::new(DynamoStore::from_env(table).await),
-        None => Arc::new(EmbeddedStore::open(data_dir).map_err(|e| e.to_string())?),
+    let config = aws_config::load_from_env();
+    let (store, tenants): (Arc<dyn Table>, Tenants) = match (&o.table, &o.secret_prefix) {
+        (None, None) => {
+            let store = Arc::new(EmbeddedStore::open(data_dir).map_err(|e| e.to_string())?);
+            (store, Tenants::in_dir(data_dir).map_err(|e| e.to_string())?)
+        }
+        (Some(table), prefix) => {
+            let config = config.await;
+            let store: Arc<dyn Table> = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table));
+            let vault: Arc<dyn Documents> = match prefix {
+                Some(p) => Arc::new(SecretsDocs::new(aws_sdk_secretsmanager::Client::new(&config), p)),
+                None => Arc::new(FileDocs::open(&data_dir.join("secrets"), true).map_err(|e| e.to_string())?),
+            };
+            (Arc::clone(&store), Tenants::on_table(store, vault))
+        }
+        (None, Some(_)) => return Err("--secret-prefix needs --dynamodb-table".into()),
     };
-    let tokens = bootstrap::default_tenant_tokens(data_dir, dev_token.as_deref())?;
-    let app = Arc::new(App { directory: Directory::new(store), tokens: Arc::new(tokens.verifier) });
+    let issued = bootstrap::first_start(&tenants, o.dev_token.is_some()).await?;
+    let mut gate = Gate::new(tenants, o.auth_cache);
+    if let Some(token) = &o.dev_token {
+        gate = gate.with_dev_token(TenantId::parse(DEFAULT_TENANT).ok_or("invalid default tenant")?, token);
+    }
+    let app = Arc::new(App {
+        directory: Directory::new(store),
+        gate: Arc::new(gate),
+        limiter: Arc::new(RateLimiter::new(o.rate_limit)),
+    });
     let endpoints: Arc<[Endpoint]> = inlet_users::ENDPOINTS.iter().chain(inlet_groups::ENDPOINTS).copied().collect();
-    let listener = TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let listener = TcpListener::bind(o.listen).await.map_err(|e| format!("cannot listen on {}: {e}", o.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     say(&format!("Inlet is serving tenant '{DEFAULT_TENANT}' at http://{addr}/{DEFAULT_TENANT}/scim/v2"));
-    say(&match &tokens.issued {
+    say(&format!("Every tenant's SCIM base URL is http://{addr}/<tenant>/scim/v2 (see `inlet tenants list`)"));
+    say(&match &issued {
         Some(token) => format!("Bearer token (shown once, keep it safe): {token}"),
-        None => "Bearer token: the one printed at first start (or INLET_DEV_TOKEN)".to_owned(),
+        None => "Bearer tokens: the one printed at first start, INLET_DEV_TOKEN, or `inlet tokens issue`".to_owned(),
     });
     say(&format!("Data directory: {}", data_dir.display()));
 

@@ -1,37 +1,61 @@
 //! Serving endpoints under `lambda_http` (API Gateway HTTP API, payload v2). The SDK
-//! client, the store and the token verifier are built once per cold start; each
-//! invocation is one call to [`api::handle`].
+//! clients, the store and the token gate are built once per cold start; each invocation
+//! is one call into [`api`].
+//!
+//! Configuration (environment): `INLET_TABLE`, `INLET_SECRET_PREFIX` (the vault's secret
+//! names), `INLET_AUTH_CACHE_SECONDS` (default 30), `INLET_RATE_LIMIT` (requests per second
+//! per tenant per instance, default 100, 0 = off); `INLET_DEV_TOKEN` (+ `INLET_DEV_TENANT`,
+//! default `default`) adds a fixed token for local emulators only.
 
-use crate::api::auth::{TokenDigests, digest, digest_from_hex};
-use crate::api::{self, App, Endpoint};
-use crate::domain::{Directory, TenantId};
+use crate::api::ratelimit::RateLimiter;
+use crate::api::{self, ApiError, App, Endpoint};
+use crate::domain::Directory;
+use crate::domain::tenant::{Gate, TenantId, Tenants};
+use crate::store::Table;
 use crate::store::dynamo::DynamoStore;
+use crate::store::secrets::SecretsDocs;
 use bytes::Bytes;
-use lambda_http::{Body, Error, Request, Response, service_fn};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Error, Request, RequestExt, Response, service_fn};
 use std::sync::Arc;
+use std::time::Duration;
 
-/// Token digests from the environment: `INLET_TOKENS_SHA256` holds `tenant=sha256hex`
-/// pairs (comma-separated); `INLET_DEV_TOKEN` adds a plain token for `INLET_DEV_TENANT`
-/// (default `default`), for local emulators only.
-pub fn tokens_from_env() -> Result<TokenDigests, Error> {
-    let mut tokens = TokenDigests::default();
-    for pair in std::env::var("INLET_TOKENS_SHA256").unwrap_or_default().split(',').filter(|p| !p.trim().is_empty()) {
-        let (tenant, hex) = pair.trim().split_once('=').ok_or("INLET_TOKENS_SHA256 wants tenant=sha256hex pairs")?;
-        let tenant = TenantId::parse(tenant).ok_or("INLET_TOKENS_SHA256 names an invalid tenant")?;
-        tokens = tokens.with(tenant, digest_from_hex(hex).ok_or("INLET_TOKENS_SHA256 holds an invalid digest")?);
+/// How long a process trusts what it read of a tenant: the bound on revocation latency.
+pub const DEFAULT_AUTH_CACHE: Duration = Duration::from_secs(30);
+pub const DEFAULT_RATE_LIMIT: u32 = 100;
+
+fn var(name: &str) -> Result<String, Error> {
+    std::env::var(name).map_err(|_| format!("{name} is not set").into())
+}
+
+fn number<T: std::str::FromStr>(name: &str, default: T) -> Result<T, Error> {
+    match std::env::var(name) {
+        Ok(v) => v.trim().parse().map_err(|_| format!("{name} is not a number").into()),
+        Err(_) => Ok(default),
     }
-    if let Ok(token) = std::env::var("INLET_DEV_TOKEN") {
-        let tenant = std::env::var("INLET_DEV_TENANT").unwrap_or_else(|_| "default".into());
-        let tenant = TenantId::parse(&tenant).ok_or("INLET_DEV_TENANT is not a valid tenant id")?;
-        tokens = tokens.with(tenant, digest(&token));
-    }
-    Ok(tokens)
+}
+
+/// The table and the tenants on AWS, from one SDK configuration.
+async fn aws_from_env() -> Result<(Arc<dyn Table>, Tenants), Error> {
+    let (table, prefix) = (var("INLET_TABLE")?, var("INLET_SECRET_PREFIX")?);
+    let config = aws_config::load_from_env().await;
+    let store: Arc<dyn Table> = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table));
+    let vault = Arc::new(SecretsDocs::new(aws_sdk_secretsmanager::Client::new(&config), prefix));
+    let tenants = Tenants::on_table(Arc::clone(&store), vault);
+    Ok((store, tenants))
 }
 
 async fn app_from_env() -> Result<App, Error> {
-    let table = std::env::var("INLET_TABLE").map_err(|_| "INLET_TABLE is not set")?;
-    let store = DynamoStore::from_env(table).await;
-    Ok(App { directory: Directory::new(Arc::new(store)), tokens: Arc::new(tokens_from_env()?) })
+    let (store, tenants) = aws_from_env().await?;
+    let ttl = Duration::from_secs(number("INLET_AUTH_CACHE_SECONDS", DEFAULT_AUTH_CACHE.as_secs())?);
+    let mut gate = Gate::new(tenants, ttl);
+    if let Ok(token) = std::env::var("INLET_DEV_TOKEN") {
+        let tenant = std::env::var("INLET_DEV_TENANT").unwrap_or_else(|_| "default".into());
+        gate =
+            gate.with_dev_token(TenantId::parse(&tenant).ok_or("INLET_DEV_TENANT is not a valid tenant id")?, &token);
+    }
+    let limiter = RateLimiter::new(number("INLET_RATE_LIMIT", DEFAULT_RATE_LIMIT)?);
+    Ok(App { directory: Directory::new(store), gate: Arc::new(gate), limiter: Arc::new(limiter) })
 }
 
 fn to_bytes(body: Body) -> Bytes {
@@ -52,6 +76,11 @@ fn to_body(bytes: Bytes) -> Body {
     }
 }
 
+fn respond(response: http::Response<Bytes>) -> Response<Body> {
+    let (parts, body) = response.into_parts();
+    Response::from_parts(parts, to_body(body))
+}
+
 /// Runs a Lambda function serving `endpoints` until the runtime stops it.
 pub async fn run(endpoints: &'static [Endpoint]) -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
@@ -59,9 +88,31 @@ pub async fn run(endpoints: &'static [Endpoint]) -> Result<(), Error> {
     let app = &app;
     lambda_http::run(service_fn(move |req: Request| async move {
         let (parts, body) = req.into_parts();
-        let response = api::handle(app, http::Request::from_parts(parts, to_bytes(body)), endpoints).await;
-        let (parts, body) = response.into_parts();
-        Ok::<_, Error>(Response::from_parts(parts, to_body(body)))
+        Ok::<_, Error>(respond(api::handle(app, http::Request::from_parts(parts, to_bytes(body)), endpoints).await))
+    }))
+    .await
+}
+
+/// The IAM identity API Gateway verified (routes with `AWS_IAM` authorisation), if any.
+fn iam_caller(req: &Request) -> Option<String> {
+    let RequestContext::ApiGatewayV2(ctx) = req.request_context_ref()? else { return None };
+    let iam = ctx.authorizer.as_ref()?.iam.as_ref()?;
+    iam.user_arn.clone().or_else(|| iam.caller_id.clone())
+}
+
+/// Runs the token-management function: the admin API, for IAM-authorised callers only.
+pub async fn run_admin() -> Result<(), Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let (_, tenants) = aws_from_env().await?;
+    let tenants = &tenants;
+    lambda_http::run(service_fn(move |req: Request| async move {
+        // API Gateway already enforced IAM; this refuses anything that bypassed it.
+        let Some(caller) = iam_caller(&req) else {
+            return Ok::<_, Error>(respond(ApiError::AdminForbidden.into_response()));
+        };
+        let (parts, body) = req.into_parts();
+        let req = http::Request::from_parts(parts, to_bytes(body));
+        Ok(respond(api::admin::handle(tenants, req, &caller).await))
     }))
     .await
 }

@@ -4,17 +4,43 @@
 #![cfg(feature = "aws")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use inlet_shared::store::contract;
+use inlet_shared::store::docs::TableDocs;
 use inlet_shared::store::dynamo::DynamoStore;
+use inlet_shared::store::secrets::SecretsDocs;
+use inlet_shared::store::{contract, docs_contract};
+use std::sync::Arc;
+
+/// The table the test command created, or `None` outside it (where there may be no AWS
+/// API on loopback; inside it, a missing table is an error).
+fn table() -> Option<String> {
+    let table = std::env::var("INLET_TEST_DYNAMODB_TABLE").ok();
+    if table.is_none() {
+        assert!(std::env::var_os("INLET_REQUIRE_DYNAMODB").is_none(), "INLET_TEST_DYNAMODB_TABLE is not set");
+        eprintln!("skipped: INLET_TEST_DYNAMODB_TABLE is not set (infra/test.sh sets it)");
+    }
+    table
+}
 
 #[tokio::test]
 async fn dynamodb_passes_the_storage_contract() {
-    let Ok(table) = std::env::var("INLET_TEST_DYNAMODB_TABLE") else {
-        // Outside the test command there may be no DynamoDB; inside it this is an error.
-        assert!(std::env::var_os("INLET_REQUIRE_DYNAMODB").is_none(), "INLET_TEST_DYNAMODB_TABLE is not set");
-        eprintln!("skipped: INLET_TEST_DYNAMODB_TABLE is not set (infra/test.sh sets it)");
+    let Some(table) = table() else { return };
+    contract::run_all(&DynamoStore::from_env(table).await).await;
+}
+
+#[tokio::test]
+async fn dynamodb_documents_pass_the_document_contract() {
+    let Some(table) = table() else { return };
+    let docs = TableDocs::new(Arc::new(DynamoStore::from_env(table).await), "contract");
+    docs_contract::run_all(&docs).await;
+    docs_contract::run_listing(&docs).await;
+}
+
+#[tokio::test]
+async fn secrets_manager_passes_the_document_contract() {
+    // Secrets Manager is served by the same moto server as DynamoDB.
+    if table().is_none() {
         return;
-    };
-    let store = DynamoStore::from_env(table).await;
-    contract::run_all(&store).await;
+    }
+    let vault = SecretsDocs::from_env(format!("inlet/contract-{}/", uuid::Uuid::new_v4().simple())).await;
+    docs_contract::run_all(&vault).await;
 }

@@ -128,15 +128,24 @@ fn acknowledged_writes_survive_a_restart() {
 
 #[test]
 fn first_start_issues_a_token_shown_once() {
+    // The local first start: tenant `default`, its token printed once, a digest in the vault.
     let dir = tempfile::tempdir().unwrap();
-    let s = Server::start_in(dir.path(), None, inlet_e2e::fresh_table());
-    let tokens = std::fs::read_to_string(dir.path().join("tokens.json")).unwrap();
-    assert!(!tokens.contains("inlet_"), "only a digest is stored");
+    let s = Server::start_in(dir.path(), None, None);
+    let token = s.banner.split("keep it safe): ").nth(1).unwrap().lines().next().unwrap().to_owned();
+    assert!(token.starts_with("inlet_"));
+    let vault = dir.path().join("secrets/default.json");
+    let stored = std::fs::read_to_string(&vault).unwrap();
+    assert!(!stored.contains(&token) && stored.contains("sha256"), "only a digest is stored");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join("tokens.json")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(&vault).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
     assert_eq!(s.scim("GET", "/Users", None).status, 401, "the dev token is not configured");
+    assert_eq!(s.with_token("GET", "/default/scim/v2/Users", None, &token).status, 200);
+    assert!(s.stop().success());
+    let again = Server::start_in(dir.path(), None, None);
+    assert!(!again.banner.contains("inlet_"), "the token is shown only at first start");
+    assert_eq!(again.with_token("GET", "/default/scim/v2/Users", None, &token).status, 200);
 }

@@ -59,6 +59,8 @@ pub fn spawn_inlet(
         .arg(dir)
         .args(extra)
         .env("INLET_DEV_TOKEN", TOKEN)
+        // The benchmark measures throughput, not the per-tenant limit.
+        .env("INLET_RATE_LIMIT", "0")
         .env("INLET_LOG", "warn")
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdout(Stdio::piped())

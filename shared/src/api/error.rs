@@ -18,6 +18,15 @@ pub enum ApiError {
     /// so nobody can tell which tenants exist.
     #[error("a valid bearer token for this tenant is required")]
     Unauthorized,
+    /// A valid token, but the tenant takes its directory from the Okta API, not SCIM.
+    #[error("SCIM provisioning is off for this tenant: it is in okta_api mode")]
+    ScimOff,
+    /// Over the tenant's rate; retry after this many seconds.
+    #[error("too many requests for this tenant; retry after {0} s")]
+    RateLimited(u64),
+    /// The admin API was called without IAM authorisation.
+    #[error("the admin API requires IAM authorisation")]
+    AdminForbidden,
     #[error("the request body is larger than {MAX_BODY_BYTES} bytes")]
     PayloadTooLarge,
     #[error("no such endpoint")]
@@ -52,6 +61,7 @@ impl ApiError {
             ),
             Self::Domain(DomainError::NotFound(_)) | Self::NoRoute => (StatusCode::NOT_FOUND, None, None),
             Self::Domain(DomainError::Conflict(_)) => (StatusCode::CONFLICT, Some("uniqueness"), None),
+            Self::Domain(DomainError::TooMany(_)) => (StatusCode::CONFLICT, None, None),
             Self::Domain(DomainError::PreconditionFailed) => (StatusCode::PRECONDITION_FAILED, None, None),
             Self::Domain(DomainError::Busy) => (StatusCode::SERVICE_UNAVAILABLE, None, Some(1)),
             Self::Domain(DomainError::Store(e)) => {
@@ -59,6 +69,8 @@ impl ApiError {
                 (StatusCode::INTERNAL_SERVER_ERROR, None, Some(1))
             }
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, None, None),
+            Self::ScimOff | Self::AdminForbidden => (StatusCode::FORBIDDEN, None, None),
+            Self::RateLimited(secs) => (StatusCode::TOO_MANY_REQUESTS, None, Some(*secs)),
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, None, None),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, None, None),
         };

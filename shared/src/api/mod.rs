@@ -2,19 +2,21 @@
 //! independent of any HTTP framework: an `http::Request<Bytes>` in, an
 //! `http::Response<Bytes>` out. Each function serves a subset of [`Endpoint`]s.
 
-pub mod auth;
+pub mod admin;
 mod discovery;
 pub mod error;
+pub mod ratelimit;
 mod request;
 mod resources;
 
 pub use error::{ApiError, MAX_BODY_BYTES};
 pub use request::ScimRequest;
 
+use crate::domain::tenant::Gate;
 use crate::domain::{Directory, Resource};
-use auth::TokenVerifier;
 use bytes::Bytes;
 use http::{Request, Response};
+use ratelimit::RateLimiter;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -22,7 +24,9 @@ use std::time::Instant;
 #[derive(Clone)]
 pub struct App {
     pub directory: Directory,
-    pub tokens: Arc<dyn TokenVerifier>,
+    /// Checks every request's token against its tenant.
+    pub gate: Arc<Gate>,
+    pub limiter: Arc<RateLimiter>,
 }
 
 /// The groups of routes under `/{tenant}/scim/v2`; each Lambda function serves some.

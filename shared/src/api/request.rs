@@ -1,8 +1,8 @@
 //! Turning an HTTP request into an authenticated SCIM request.
 
+use super::App;
 use super::error::{ApiError, MAX_BODY_BYTES};
-use super::{App, auth};
-use crate::domain::TenantId;
+use crate::domain::tenant::{Access, TenantId};
 use crate::scim::error::ScimError;
 use bytes::Bytes;
 use http::{Method, Request, header};
@@ -20,6 +20,13 @@ pub struct ScimRequest {
     /// The tenant's SCIM base URL as the client reached it (for `meta.location`).
     pub base: String,
     pub body: Bytes,
+}
+
+/// The token from an `Authorization: Bearer …` header value (scheme case-insensitive).
+fn bearer(header: Option<&str>) -> Option<&str> {
+    let (scheme, token) = header?.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// Splits `/{tenant}/scim/v2/rest…`; `None` if the path has another shape.
@@ -40,10 +47,13 @@ impl ScimRequest {
         // A malformed tenant id is answered like an unknown tenant: 401, before anything else.
         let tenant = TenantId::parse(tenant).ok_or(ApiError::Unauthorized)?;
         let header = |name: header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
-        let token = auth::bearer(header(header::AUTHORIZATION)).ok_or(ApiError::Unauthorized)?;
-        if !app.tokens.verify(&tenant, token).await {
-            return Err(ApiError::Unauthorized);
+        let token = bearer(header(header::AUTHORIZATION)).ok_or(ApiError::Unauthorized)?;
+        match app.gate.check(&tenant, token).await? {
+            Access::Granted => {}
+            Access::Denied => return Err(ApiError::Unauthorized),
+            Access::ScimOff => return Err(ApiError::ScimOff),
         }
+        app.limiter.admit(&tenant, std::time::Instant::now()).map_err(ApiError::RateLimited)?;
         if body.len() > MAX_BODY_BYTES {
             return Err(ApiError::PayloadTooLarge);
         }
@@ -89,7 +99,15 @@ impl ScimRequest {
 
 #[cfg(test)]
 mod tests {
-    use super::split_path;
+    use super::{bearer, split_path};
+
+    #[test]
+    fn bearer_tokens_need_the_scheme() {
+        assert_eq!(bearer(Some("bearer  xyz ")), Some("xyz"));
+        assert_eq!(bearer(Some("Basic xyz")), None);
+        assert_eq!(bearer(Some("Bearer")), None);
+        assert_eq!(bearer(None), None);
+    }
 
     #[test]
     fn paths_carry_the_tenant() {

@@ -13,6 +13,9 @@ pub enum DomainError {
     /// A uniqueness rule (userName, group displayName) would be broken.
     #[error("{0}")]
     Conflict(String),
+    /// A limit would be exceeded (live tokens per tenant).
+    #[error("{0}")]
+    TooMany(String),
     /// `If-Match` named a version other than the current one.
     #[error("the resource has changed since the version in If-Match")]
     PreconditionFailed,

@@ -1,5 +1,5 @@
-//! The identity domain: tenants, users, groups and their memberships, over the storage
-//! contract. Knows SCIM resources but nothing of HTTP.
+//! The identity domain: tenants (and their tokens), users, groups and their memberships,
+//! over the storage contract. Knows SCIM resources but nothing of HTTP.
 
 pub mod directory;
 pub mod error;

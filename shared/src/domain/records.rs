@@ -76,8 +76,13 @@ pub fn etag(version: u64) -> String {
 
 /// Now, as SCIM dateTime with millisecond precision in UTC.
 pub fn now() -> String {
+    timestamp(OffsetDateTime::now_utc())
+}
+
+/// A UTC time as SCIM dateTime with millisecond precision.
+pub fn timestamp(t: OffsetDateTime) -> String {
     let fmt = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-    OffsetDateTime::now_utc().format(&fmt).unwrap_or_default()
+    t.to_offset(time::UtcOffset::UTC).format(&fmt).unwrap_or_default()
 }
 
 /// Server-made ids are UUIDs; anything else cannot name a resource (and never reaches a key).

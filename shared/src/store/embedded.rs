@@ -334,6 +334,14 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn table_documents_pass_the_document_contract() {
+        let dir = tempfile::tempdir().unwrap();
+        let docs = super::super::docs::TableDocs::new(Arc::new(EmbeddedStore::open(dir.path()).unwrap()), "contract");
+        super::super::docs_contract::run_all(&docs).await;
+        super::super::docs_contract::run_listing(&docs).await;
+    }
+
+    #[tokio::test]
     async fn committed_writes_survive_reopening() {
         let dir = tempfile::tempdir().unwrap();
         let key = Key::new("T#t#U#1", "USER");

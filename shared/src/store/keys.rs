@@ -10,11 +10,14 @@
 //! | group externalId    | `T#{t}#GX#{h(externalId)}` | `{id}`      |                      |         |
 //! | membership          | `T#{t}#G#{gid}`            | `M#{uid}`   | `T#{t}#U#{uid}#G`    | `{gid}` |
 //! | resource counter    | `T#{t}#N#{kind}#{shard}`   | `COUNT`     |                      |         |
+//! | tenant (registry)   | `D#tenants`                | `{t}`       |                      |         |
+//! | token last use      | `D#token-use`              | `{t}.{tok}` |                      |         |
 //!
 //! `t` is a validated tenant id (`[a-z0-9-]`), ids are server-made UUIDs, and
 //! client text (userName, displayName, externalId) only ever appears hashed
 //! (`h` = SHA-256, hex), so no client input can forge or collide with a key and
-//! no personal data sits in a key.
+//! no personal data sits in a key. Documents (`D#…`) are Inlet's own records, few
+//! and small, named by tenant and token ids.
 
 use super::Key;
 use sha2::{Digest, Sha256};
@@ -114,4 +117,17 @@ pub fn counter(t: &str, kind: Kind, id: &str) -> Key {
 
 pub fn counter_shard(t: &str, kind: Kind, shard: u32) -> Key {
     Key::new(format!("T#{t}#N#{}#{shard}", kind.tag()), "COUNT")
+}
+
+/// The document collection of tenant records ([`super::docs::TableDocs`]).
+pub const TENANTS: &str = "tenants";
+/// The document collection of token last-use times.
+pub const TOKEN_USE: &str = "token-use";
+
+pub fn document_partition(collection: &str) -> String {
+    format!("D#{collection}")
+}
+
+pub fn document(collection: &str, name: &str) -> Key {
+    Key::new(document_partition(collection), name)
 }

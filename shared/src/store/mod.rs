@@ -6,10 +6,16 @@
 
 #[cfg(any(test, feature = "contract-tests"))]
 pub mod contract;
+pub mod docs;
+#[cfg(any(test, feature = "contract-tests"))]
+pub mod docs_contract;
 #[cfg(feature = "aws")]
 pub mod dynamo;
 pub mod embedded;
+pub mod files;
 pub mod keys;
+#[cfg(feature = "aws")]
+pub mod secrets;
 
 use async_trait::async_trait;
 

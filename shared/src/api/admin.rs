@@ -1,0 +1,180 @@
+//! The admin API of the tokens function, under `/admin/tenants`: tenants and their tokens.
+//! In AWS its routes carry IAM authorisation (the Lambda adapter refuses any request
+//! without an IAM identity); SCIM tokens mean nothing here.
+//!
+//! | method | path                                        | does                        |
+//! |--------|---------------------------------------------|-----------------------------|
+//! | GET    | `/admin/tenants`                            | list tenants                |
+//! | POST   | `/admin/tenants`                            | create `{id, name?, settings?}` |
+//! | GET    | `/admin/tenants/{t}`                        | show                        |
+//! | PATCH  | `/admin/tenants/{t}`                        | update `{name?, status?, settings?}` (disable: `status: "disabled"`) |
+//! | GET    | `/admin/tenants/{t}/tokens`                 | list token metadata         |
+//! | POST   | `/admin/tenants/{t}/tokens`                 | issue `{label?, expiresInSeconds?}` (201, token shown once) |
+//! | POST   | `/admin/tenants/{t}/tokens/{id}/rotate`     | rotate `{overlapSeconds?, label?, expiresInSeconds?}` |
+//! | DELETE | `/admin/tenants/{t}/tokens/{id}`            | revoke (204)                |
+
+use super::error::ApiError;
+use crate::domain::tenant::{Settings, TenantChange, TenantId, Tenants};
+use crate::domain::{DomainError, DomainResult};
+use crate::scim::error::ScimError;
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+
+/// How long a rotated-out token keeps working unless the request says otherwise.
+pub const DEFAULT_OVERLAP: Duration = Duration::from_secs(24 * 3600);
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CreateTenant {
+    id: String,
+    name: Option<String>,
+    #[serde(default)]
+    settings: Settings,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NewToken {
+    label: Option<String>,
+    expires_in_seconds: Option<u64>,
+    /// Rotation only.
+    overlap_seconds: Option<u64>,
+}
+
+fn json_ok(status: StatusCode, value: &impl serde::Serialize) -> Response<Bytes> {
+    let mut r = Response::new(Bytes::from(serde_json::to_vec(value).unwrap_or_default()));
+    *r.status_mut() = status;
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+fn body<T: DeserializeOwned + Default>(raw: &Bytes) -> Result<T, ApiError> {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(raw).map_err(|e| ScimError::invalid_value(format!("invalid request: {e}")).into())
+}
+
+fn tenant_id(text: &str) -> DomainResult<TenantId> {
+    TenantId::parse(text).ok_or_else(|| {
+        ScimError::invalid_value("a tenant id is 1-63 of a-z, 0-9 and '-', not starting or ending with '-'").into()
+    })
+}
+
+fn label(l: Option<&str>) -> DomainResult<Option<&str>> {
+    match l {
+        Some(l) if l.chars().count() > 100 || l.chars().any(char::is_control) => {
+            Err(ScimError::invalid_value("a token label is at most 100 printable characters").into())
+        }
+        other => Ok(other),
+    }
+}
+
+/// Handles one admin request; `caller` names the IAM identity, for the log.
+pub async fn handle(tenants: &Tenants, req: Request<Bytes>, caller: &str) -> Response<Bytes> {
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let result = route(tenants, req).await;
+    let status = result.as_ref().map_or_else(|_| 0, |r| r.status().as_u16());
+    // What was done and by whom; never a body (it may hold a token).
+    tracing::info!(%method, path, caller, status, "admin request");
+    result.unwrap_or_else(ApiError::into_response)
+}
+
+async fn route(tenants: &Tenants, req: Request<Bytes>) -> Result<Response<Bytes>, ApiError> {
+    let (parts, raw) = req.into_parts();
+    let rest = parts.uri.path().trim_end_matches('/').strip_prefix("/admin/tenants").ok_or(ApiError::NoRoute)?;
+    let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    let m = &parts.method;
+    let ok = StatusCode::OK;
+    Ok(match segments.as_slice() {
+        [] if m == Method::GET => json_ok(ok, &tenants.list().await?),
+        [] if m == Method::POST => {
+            let c: CreateTenant = serde_json::from_slice(&raw)
+                .map_err(|e| ApiError::from(ScimError::invalid_value(format!("invalid request: {e}"))))?;
+            json_ok(StatusCode::CREATED, &tenants.create(&tenant_id(&c.id)?, c.name.as_deref(), c.settings).await?)
+        }
+        [t] if m == Method::GET => json_ok(ok, &tenants.show(&tenant_id(t)?).await?),
+        [t] if m == Method::PATCH => {
+            let change: TenantChange = body(&raw)?;
+            json_ok(ok, &tenants.update(&tenant_id(t)?, change).await?)
+        }
+        [t, "tokens"] if m == Method::GET => json_ok(ok, &tenants.tokens(&tenant_id(t)?).await?),
+        [t, "tokens"] if m == Method::POST => {
+            let n: NewToken = body(&raw)?;
+            let ttl = n.expires_in_seconds.map(Duration::from_secs);
+            json_ok(StatusCode::CREATED, &tenants.issue(&tenant_id(t)?, label(n.label.as_deref())?, ttl).await?)
+        }
+        [t, "tokens", id, "rotate"] if m == Method::POST => {
+            let n: NewToken = body(&raw)?;
+            let overlap = n.overlap_seconds.map_or(DEFAULT_OVERLAP, Duration::from_secs);
+            let ttl = n.expires_in_seconds.map(Duration::from_secs);
+            let issued = tenants.rotate(&tenant_id(t)?, id, overlap, label(n.label.as_deref())?, ttl).await?;
+            json_ok(StatusCode::CREATED, &issued)
+        }
+        [t, "tokens", id] if m == Method::DELETE => {
+            tenants.revoke(&tenant_id(t)?, id).await?;
+            let mut r = Response::new(Bytes::new());
+            *r.status_mut() = StatusCode::NO_CONTENT;
+            r
+        }
+        [] | [_] | [_, "tokens"] | [_, "tokens", _] | [_, "tokens", _, "rotate"] => {
+            return Err(ApiError::MethodNotAllowed);
+        }
+        _ => return Err(DomainError::NotFound("admin route".into()).into()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    async fn call(t: &Tenants, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let raw = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
+        let req = Request::builder().method(method).uri(path).body(raw).unwrap();
+        let r = handle(t, req, "arn:aws:iam::123456789012:user/test").await;
+        (r.status().as_u16(), serde_json::from_slice(r.body()).unwrap_or(Value::Null))
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_admin_api_manages_tenants_and_tokens() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = Tenants::in_dir(dir.path()).unwrap();
+        let (s, created) =
+            call(&t, "POST", "/admin/tenants", Some(json!({"id": "acme", "settings": {"sendEnrollmentEmail": true}})))
+                .await;
+        assert_eq!(
+            (s, created["settings"]["sendEnrollmentEmail"].clone(), created["settings"]["mode"].clone()),
+            (201, json!(true), json!("scim"))
+        );
+        assert_eq!(call(&t, "POST", "/admin/tenants", Some(json!({"id": "acme"}))).await.0, 409);
+        assert_eq!(call(&t, "POST", "/admin/tenants", Some(json!({"id": "Bad_Id"}))).await.0, 400);
+        assert_eq!(
+            call(&t, "POST", "/admin/tenants", Some(json!({"id": "b", "settings": {"mode": "both"}}))).await.0,
+            400
+        );
+        assert_eq!(call(&t, "GET", "/admin/tenants", None).await.1.as_array().map(Vec::len), Some(1));
+        let (s, issued) = call(&t, "POST", "/admin/tenants/acme/tokens", Some(json!({"label": "okta"}))).await;
+        assert_eq!(s, 201);
+        let token_id = issued["id"].as_str().unwrap().to_owned();
+        assert!(issued["token"].as_str().unwrap().starts_with("inlet_"));
+        let (s, listed) = call(&t, "GET", "/admin/tenants/acme/tokens", None).await;
+        assert_eq!((s, listed[0]["id"].as_str()), (200, Some(token_id.as_str())));
+        assert!(listed[0].get("token").is_none());
+        let (s, rotated) = call(&t, "POST", &format!("/admin/tenants/acme/tokens/{token_id}/rotate"), None).await;
+        assert_eq!(s, 201);
+        assert_ne!(rotated["id"], json!(token_id));
+        assert_eq!(call(&t, "DELETE", &format!("/admin/tenants/acme/tokens/{token_id}"), None).await.0, 204);
+        assert_eq!(call(&t, "DELETE", &format!("/admin/tenants/acme/tokens/{token_id}"), None).await.0, 404);
+        let (s, disabled) = call(&t, "PATCH", "/admin/tenants/acme", Some(json!({"status": "disabled"}))).await;
+        assert_eq!((s, disabled["status"].as_str()), (200, Some("disabled")));
+        assert_eq!(call(&t, "PATCH", "/admin/tenants/acme", Some(json!({"status": "gone"}))).await.0, 400);
+        assert_eq!(call(&t, "GET", "/admin/tenants/nope", None).await.0, 404);
+        assert_eq!(call(&t, "PUT", "/admin/tenants/acme", None).await.0, 405);
+        assert_eq!(call(&t, "GET", "/admin/elsewhere", None).await.0, 404);
+        assert_eq!(call(&t, "POST", "/admin/tenants/acme/tokens", Some(json!({"expiresInSeconds": -1}))).await.0, 400);
+    }
+}

@@ -1,0 +1,125 @@
+//! Tenant administration and the request gate, over files in a temporary directory.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use super::*;
+use crate::domain::DomainError;
+use std::time::Duration;
+
+fn tenants() -> (tempfile::TempDir, Tenants) {
+    let dir = tempfile::tempdir().unwrap();
+    let t = Tenants::in_dir(dir.path()).unwrap();
+    (dir, t)
+}
+
+fn id(s: &str) -> TenantId {
+    TenantId::parse(s).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tenants_are_created_once_and_updated_field_by_field() {
+    let (_d, t) = tenants();
+    let acme = t.create(&id("acme"), Some("Acme"), Settings::default()).await.unwrap();
+    assert_eq!((acme.status, acme.settings.mode), (Status::Active, Mode::Scim));
+    assert!(matches!(t.create(&id("acme"), None, Settings::default()).await, Err(DomainError::Conflict(_))));
+    let change: TenantChange =
+        serde_json::from_str(r#"{"settings": {"mode": "okta_api", "readAllUsers": true}}"#).unwrap();
+    let updated = t.update(&id("acme"), change).await.unwrap();
+    assert_eq!(updated.settings.mode, Mode::OktaApi);
+    assert!(updated.settings.read_all_users && !updated.settings.send_enrollment_email);
+    assert_eq!(updated.name, "Acme");
+    assert!(serde_json::from_str::<TenantChange>(r#"{"settings": {"mode": "both"}}"#).is_err());
+    assert!(serde_json::from_str::<TenantChange>(r#"{"setings": {}}"#).is_err(), "typos are refused");
+    assert!(t.create(&id("x"), Some("  "), Settings::default()).await.is_err());
+    assert!(matches!(t.show(&id("nope")).await, Err(DomainError::NotFound(_))));
+    let listed: Vec<String> = t.list().await.unwrap().into_iter().map(|t| t.id).collect();
+    assert_eq!(listed, ["acme"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn at_most_two_live_tokens_and_rotation_overlaps() {
+    let (_d, t) = tenants();
+    let a = id("a");
+    t.create(&a, None, Settings::default()).await.unwrap();
+    assert!(matches!(t.issue(&id("ghost"), None, None).await, Err(DomainError::NotFound(_))));
+    let first = t.issue(&a, Some("okta"), None).await.unwrap();
+    assert!(token::well_formed(&first.token));
+    let second = t.issue(&a, None, None).await.unwrap();
+    assert!(matches!(t.issue(&a, None, None).await, Err(DomainError::TooMany(_))));
+    assert!(matches!(
+        t.rotate(&a, &first.info.id, Duration::from_secs(60), None, None).await,
+        Err(DomainError::TooMany(_))
+    ));
+    t.revoke(&a, &second.info.id).await.unwrap();
+    assert!(matches!(t.revoke(&a, &second.info.id).await, Err(DomainError::NotFound(_))));
+
+    let rotated = t.rotate(&a, &first.info.id, Duration::from_secs(3600), Some("new"), None).await.unwrap();
+    let list = t.tokens(&a).await.unwrap();
+    assert_eq!(list.len(), 2);
+    let old = list.iter().find(|i| i.id == first.info.id).unwrap();
+    assert!(old.expires.is_some() && old.state == TokenState::Live, "the old token overlaps, then expires");
+    assert!(list.iter().any(|i| i.id == rotated.info.id && i.expires.is_none()));
+    let listed = serde_json::to_string(&list).unwrap();
+    assert!(!listed.contains(&first.token) && !listed.contains("sha256"), "metadata only");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn expired_tokens_stop_counting_and_stop_working() {
+    let (_d, t) = tenants();
+    let a = id("a");
+    t.create(&a, None, Settings::default()).await.unwrap();
+    let short = t.issue(&a, None, Some(Duration::from_millis(300))).await.unwrap();
+    let gate = Gate::new(t.clone(), Duration::from_secs(30));
+    assert_eq!(gate.check(&a, &short.token).await.unwrap(), Access::Granted);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(gate.check(&a, &short.token).await.unwrap(), Access::Denied);
+    assert_eq!(t.tokens(&a).await.unwrap()[0].state, TokenState::Expired);
+    t.issue(&a, None, None).await.unwrap();
+    t.issue(&a, None, None).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_gate_checks_tenant_token_status_and_mode() {
+    let (_d, t) = tenants();
+    let (a, b) = (id("a"), id("b"));
+    t.create(&a, None, Settings::default()).await.unwrap();
+    t.create(&b, None, Settings::default()).await.unwrap();
+    let ta = t.issue(&a, None, None).await.unwrap().token;
+    let tb = t.issue(&b, None, None).await.unwrap().token;
+    let gate = Gate::new(t.clone(), Duration::from_millis(200));
+    assert_eq!(gate.check(&a, &ta).await.unwrap(), Access::Granted);
+    assert_eq!(gate.check(&a, &tb).await.unwrap(), Access::Denied, "a foreign token");
+    assert_eq!(gate.check(&id("c"), &ta).await.unwrap(), Access::Denied, "an unknown tenant");
+    assert_eq!(gate.check(&a, "inlet_garbage").await.unwrap(), Access::Denied);
+
+    let change = |json: &str| serde_json::from_str::<TenantChange>(json).unwrap();
+    t.update(&a, change(r#"{"settings": {"mode": "okta_api"}}"#)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(gate.check(&a, &ta).await.unwrap(), Access::ScimOff);
+    assert_eq!(gate.check(&a, &tb).await.unwrap(), Access::Denied, "no mode hint without a valid token");
+    t.update(&a, change(r#"{"status": "disabled", "settings": {"mode": "scim"}}"#)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(gate.check(&a, &ta).await.unwrap(), Access::Denied);
+
+    // A token issued after the tenant was cached works without waiting for the cache.
+    let gate = Gate::new(t.clone(), Duration::from_secs(30));
+    assert_eq!(gate.check(&b, &tb).await.unwrap(), Access::Granted);
+    let fresh = t.issue(&b, None, None).await.unwrap().token;
+    tokio::time::sleep(gate::MIN_REFRESH).await;
+    assert_eq!(gate.check(&b, &fresh).await.unwrap(), Access::Granted);
+
+    let dev = Gate::new(t.clone(), Duration::from_secs(30)).with_dev_token(b.clone(), "dev");
+    assert_eq!(dev.check(&b, "dev").await.unwrap(), Access::Granted);
+    assert_eq!(dev.check(&a, "dev").await.unwrap(), Access::Denied, "the dev token is for its tenant only");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_issues_lose_nothing() {
+    let (_d, t) = tenants();
+    let a = id("a");
+    t.create(&a, None, Settings::default()).await.unwrap();
+    let (x, y) = tokio::join!(t.issue(&a, Some("x"), None), t.issue(&a, Some("y"), None));
+    let (x, y) = (x.unwrap(), y.unwrap());
+    let gate = Gate::new(t.clone(), Duration::from_secs(30));
+    assert_eq!(gate.check(&a, &x.token).await.unwrap(), Access::Granted);
+    assert_eq!(gate.check(&a, &y.token).await.unwrap(), Access::Granted);
+}
