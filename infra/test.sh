@@ -46,7 +46,7 @@ SAM_CLI_TELEMETRY=0 "$TOOLS/sam/bin/sam" validate --lint --template template.yam
 
 step "DynamoDB and Secrets Manager on loopback (moto's server)"
 MOTO_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$TOOLS/moto/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$RUN/moto.log" 2>&1 &
+"$TOOLS/moto/bin/python" infra/moto_server.py -H 127.0.0.1 -p "$MOTO_PORT" >"$RUN/moto.log" 2>&1 &
 PIDS+=("$!")
 export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
   AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_EC2_METADATA_DISABLED=true
