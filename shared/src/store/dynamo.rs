@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, Select, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
 };
 use std::collections::HashMap;
 use std::time::Duration;
@@ -141,34 +141,11 @@ impl DynamoStore {
     /// A store on `table`, with a client built once from the environment (region,
     /// credentials, `AWS_ENDPOINT_URL[_DYNAMODB]`).
     pub async fn from_env(table: impl Into<String>) -> Self {
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Self { client: Client::new(&config), table: table.into() }
+        Self::new(Client::new(&crate::aws::config(crate::aws::Roots::System).await), table)
     }
 
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self { client, table: table.into() }
-    }
-
-    /// Pages over `skip` matching keys (keys only), returning where to start after them.
-    async fn skip_keys(&self, q: &Query) -> Result<Option<Option<Attrs>>, StoreError> {
-        let mut remaining = q.skip;
-        let mut start = decode_cursor(q.after.as_ref())?;
-        while remaining > 0 {
-            let out = self
-                .query_request(q, start.clone(), remaining.min(1000))
-                .select(Select::SpecificAttributes)
-                .projection_expression("pk, sk, gsi1pk, gsi1sk")
-                .send()
-                .await
-                .map_err(backend)?;
-            remaining -= out.items().len().min(remaining);
-            match out.last_evaluated_key() {
-                Some(k) => start = Some(k.clone()),
-                None if remaining > 0 || out.items().is_empty() => return Ok(None),
-                None => start = out.items().last().map(key_of_page_item(q.index)),
-            }
-        }
-        Ok(Some(start))
     }
 
     fn query_request(
@@ -203,17 +180,6 @@ impl DynamoStore {
             Index::Table => req.consistent_read(true),
             Index::Gsi1 => req.index_name(GSI1),
         }
-    }
-}
-
-/// The exclusive start key for resuming after a projected item.
-fn key_of_page_item(index: Index) -> impl Fn(&Attrs) -> Attrs {
-    move |a| {
-        let names: &[&str] = match index {
-            Index::Table => &["pk", "sk"],
-            Index::Gsi1 => &["pk", "sk", "gsi1pk", "gsi1sk"],
-        };
-        names.iter().filter_map(|n| a.get(*n).map(|v| ((*n).to_owned(), v.clone()))).collect()
     }
 }
 
@@ -273,18 +239,26 @@ impl Table for DynamoStore {
     }
 
     async fn query(&self, q: &Query) -> Result<Page, StoreError> {
-        let start = if q.skip > 0 {
-            match self.skip_keys(q).await? {
-                Some(start) => start,
-                None => return Ok(Page { items: Vec::new(), next: None }),
+        // A projection does not lower the read units a Query consumes, so the items to skip
+        // are read in full in the same request as the page: `startIndex` costs no extra
+        // request until skip + limit items pass DynamoDB's 1 MB per response.
+        let (want, mut to_skip) = (q.limit.max(1), q.skip);
+        let mut start = decode_cursor(q.after.as_ref())?;
+        let mut items = Vec::with_capacity(want);
+        loop {
+            let limit = to_skip + want - items.len();
+            let out = self.query_request(q, start, limit).send().await.map_err(backend)?;
+            let skipped = to_skip.min(out.items().len());
+            to_skip -= skipped;
+            for a in out.items().iter().skip(skipped) {
+                items.push(from_attrs(a)?);
             }
-        } else {
-            decode_cursor(q.after.as_ref())?
-        };
-        let out = self.query_request(q, start, q.limit.max(1)).send().await.map_err(backend)?;
-        let items = out.items().iter().map(from_attrs).collect::<Result<Vec<_>, _>>()?;
-        let next = out.last_evaluated_key().map(encode_cursor);
-        Ok(Page { items, next })
+            match out.last_evaluated_key() {
+                // Stopped at 1 MB before the page was full: go on from there.
+                Some(k) if items.len() < want => start = Some(k.clone()),
+                next => return Ok(Page { items, next: next.map(encode_cursor) }),
+            }
+        }
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
