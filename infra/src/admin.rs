@@ -154,7 +154,7 @@ impl Target {
         }
         let table = self.table.clone().ok_or("--aws needs --table (or INLET_TABLE)")?;
         let prefix = self.secret_prefix.clone().ok_or("--aws needs --secret-prefix (or INLET_SECRET_PREFIX)")?;
-        let config = aws_config::load_from_env().await;
+        let config = inlet_shared::aws::config(inlet_shared::aws::Roots::System).await;
         let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table));
         let vault = Arc::new(SecretsDocs::new(aws_sdk_secretsmanager::Client::new(&config), prefix));
         Ok(Tenants::on_table(store, vault))
@@ -165,9 +165,13 @@ impl Target {
     }
 
     fn print<T: Serialize>(&self, value: &T, text: impl FnOnce(&T) -> String) -> Result<(), String> {
+        use std::io::Write;
         let out = if self.json { serde_json::to_string_pretty(value).map_err(|e| e.to_string())? } else { text(value) };
-        println!("{}", out.trim_end());
-        Ok(())
+        // A closed pipe (`| head`) is the reader's choice, not an error.
+        match writeln!(std::io::stdout().lock(), "{}", out.trim_end()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.to_string()),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -44,7 +44,7 @@ pub struct Options {
 pub async fn run(o: Options) -> Result<(), String> {
     let data_dir = o.data_dir.as_path();
     std::fs::create_dir_all(data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
-    let config = aws_config::load_from_env();
+    let config = inlet_shared::aws::config(inlet_shared::aws::Roots::System);
     let (store, tenants): (Arc<dyn Table>, Tenants) = match (&o.table, &o.secret_prefix) {
         (None, None) => {
             let store = Arc::new(EmbeddedStore::open(data_dir).map_err(|e| e.to_string())?);
@@ -62,9 +62,11 @@ pub async fn run(o: Options) -> Result<(), String> {
         (None, Some(_)) => return Err("--secret-prefix needs --dynamodb-table".into()),
     };
     let issued = bootstrap::first_start(&tenants, o.dev_token.is_some()).await?;
+    let default = TenantId::parse(DEFAULT_TENANT).ok_or("invalid default tenant")?;
+    let has_default = tenants.find(&default).await.map_err(|e| e.to_string())?.is_some();
     let mut gate = Gate::new(tenants, o.auth_cache);
     if let Some(token) = &o.dev_token {
-        gate = gate.with_dev_token(TenantId::parse(DEFAULT_TENANT).ok_or("invalid default tenant")?, token);
+        gate = gate.with_dev_token(default, token);
     }
     let app = Arc::new(App {
         directory: Directory::new(store),
@@ -74,7 +76,11 @@ pub async fn run(o: Options) -> Result<(), String> {
     let endpoints: Arc<[Endpoint]> = inlet_users::ENDPOINTS.iter().chain(inlet_groups::ENDPOINTS).copied().collect();
     let listener = TcpListener::bind(o.listen).await.map_err(|e| format!("cannot listen on {}: {e}", o.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    say(&format!("Inlet is serving tenant '{DEFAULT_TENANT}' at http://{addr}/{DEFAULT_TENANT}/scim/v2"));
+    say(&if has_default {
+        format!("Inlet is serving tenant '{DEFAULT_TENANT}' at http://{addr}/{DEFAULT_TENANT}/scim/v2")
+    } else {
+        format!("Inlet is serving at http://{addr}/<tenant>/scim/v2")
+    });
     say(&format!("Every tenant's SCIM base URL is http://{addr}/<tenant>/scim/v2 (see `inlet tenants list`)"));
     say(&match &issued {
         Some(token) => format!("Bearer token (shown once, keep it safe): {token}"),

@@ -39,6 +39,17 @@ impl FileDocs {
         self.dir.join(format!("{name}.json"))
     }
 
+    /// Create-or-truncate for writing; 0600 in a private directory.
+    fn options(&self) -> OpenOptions {
+        let mut opts = OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        if self.private {
+            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        }
+        opts
+    }
+
     fn read(&self, name: &str) -> Result<Option<Doc>, StoreError> {
         match fs::read(self.path(name)) {
             Ok(body) => Ok(Some(Doc { name: name.to_owned(), tag: tag_of(&body), body })),
@@ -48,7 +59,7 @@ impl FileDocs {
     }
 
     fn write(&self, name: &str, body: &[u8], expect: &Expect) -> Result<(), StoreError> {
-        let lock = File::create(self.dir.join(".lock")).map_err(io)?;
+        let lock = self.options().open(self.dir.join(".lock")).map_err(io)?;
         lock.lock().map_err(io)?;
         let current = self.read(name)?;
         let holds = match expect {
@@ -60,13 +71,7 @@ impl FileDocs {
             return Err(StoreError::ConditionFailed { index: 0 });
         }
         let tmp = self.dir.join(format!(".{name}.tmp"));
-        let mut opts = OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        if self.private {
-            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        }
-        let mut file = opts.open(&tmp).map_err(io)?;
+        let mut file = self.options().open(&tmp).map_err(io)?;
         file.write_all(body).and_then(|()| file.sync_all()).map_err(io)?;
         fs::rename(&tmp, self.path(name)).map_err(io)?;
         // The rename is durable once the directory is synced.

@@ -60,13 +60,14 @@ pub struct Gate {
     ttl: Duration,
     /// A fixed token for one tenant, for local runs and emulators (`INLET_DEV_TOKEN`).
     dev: Option<(TenantId, [u8; 32])>,
+    dev_tenant: Mutex<Option<(Instant, Option<Tenant>)>>,
     cache: Mutex<HashMap<TenantId, Arc<Entry>>>,
     used: Mutex<HashMap<String, Instant>>,
 }
 
 impl Gate {
     pub fn new(tenants: Tenants, ttl: Duration) -> Self {
-        Self { tenants, ttl, dev: None, cache: Mutex::default(), used: Mutex::default() }
+        Self { tenants, ttl, dev: None, dev_tenant: Mutex::default(), cache: Mutex::default(), used: Mutex::default() }
     }
 
     pub fn with_dev_token(mut self, tenant: TenantId, dev_token: &str) -> Self {
@@ -77,8 +78,7 @@ impl Gate {
     pub async fn check(&self, t: &TenantId, bearer: &str) -> DomainResult<Access> {
         let presented = token::digest(bearer);
         if self.dev.as_ref().is_some_and(|(dt, d)| dt == t && bool::from(d.ct_eq(&presented))) {
-            // Local runs only: the tenant record still decides, the vault is not consulted.
-            return Ok(admit(self.tenants.find(t).await?.as_ref()));
+            return self.dev_access(t).await;
         }
         let mut entry = self.entry(t, false).await?;
         if entry.find(&presented).is_none() && entry.fetched.elapsed() >= MIN_REFRESH {
@@ -93,6 +93,22 @@ impl Gate {
             self.note_use(t, &record.id).await;
         }
         Ok(access)
+    }
+
+    /// Local runs only: the tenant record (cached like any) still decides; the vault is not
+    /// consulted, so emulators need no Secrets Manager.
+    async fn dev_access(&self, t: &TenantId) -> DomainResult<Access> {
+        let cached = self.dev_tenant.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let tenant = match cached.filter(|(at, _)| at.elapsed() < self.ttl) {
+            Some((_, tenant)) => tenant,
+            None => {
+                let tenant = self.tenants.find(t).await?;
+                *self.dev_tenant.lock().unwrap_or_else(PoisonError::into_inner) =
+                    Some((Instant::now(), tenant.clone()));
+                tenant
+            }
+        };
+        Ok(admit(tenant.as_ref()))
     }
 
     async fn entry(&self, t: &TenantId, refresh: bool) -> DomainResult<Arc<Entry>> {
