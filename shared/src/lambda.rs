@@ -38,7 +38,7 @@ fn number<T: std::str::FromStr>(name: &str, default: T) -> Result<T, Error> {
 /// The table and the tenants on AWS, from one SDK configuration.
 async fn aws_from_env() -> Result<(Arc<dyn Table>, Tenants), Error> {
     let (table, prefix) = (var("INLET_TABLE")?, var("INLET_SECRET_PREFIX")?);
-    let config = aws_config::load_from_env().await;
+    let config = crate::aws::config(crate::aws::Roots::from_env()).await;
     let store: Arc<dyn Table> = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table));
     let vault = Arc::new(SecretsDocs::new(aws_sdk_secretsmanager::Client::new(&config), prefix));
     let tenants = Tenants::on_table(Arc::clone(&store), vault);

@@ -5,6 +5,8 @@
 //! - [`api`]: framework-independent request handling shared by every entry point.
 
 pub mod api;
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod domain;
 #[cfg(feature = "lambda")]
 pub mod lambda;
