@@ -1,6 +1,6 @@
 //! Verification on every SCIM request, in the function itself: the tenant record and the
 //! tenant's verifiers are cached per process for `ttl` (default 30 s), so a warm function
-//! reads them at most once per tenant per `ttl`, and a revoked token, a disabled tenant or
+//! reads them at most once per tenant per `ttl` (the verifiers only for an active tenant), and a revoked token, a disabled tenant or
 //! a mode switch takes effect everywhere within `ttl`. A token that matches nothing
 //! cached triggers an early re-read (a token issued a moment ago), at most once per
 //! [`MIN_REFRESH`], so a flood of bad tokens cannot turn into a flood of reads.
@@ -116,9 +116,15 @@ impl Gate {
         if let Some(e) = cached.filter(|e| !refresh && e.fetched.elapsed() < self.ttl) {
             return Ok(e);
         }
-        let (tenant, tokens) = futures::join!(self.tenants.find(t), self.tenants.verifiers(t));
-        let tokens = tokens?.into_iter().filter_map(|r| token::from_hex(&r.sha256).map(|d| (r, d))).collect::<Vec<_>>();
-        let entry = Arc::new(Entry { fetched: Instant::now(), tenant: tenant?, tokens });
+        // The vault is read only for tenants that exist and are active: requests naming made-up
+        // tenants cost one table read, never a Secrets Manager call.
+        let tenant = self.tenants.find(t).await?;
+        let records = match &tenant {
+            Some(found) if found.status == Status::Active => self.tenants.verifiers(t).await?,
+            _ => Vec::new(),
+        };
+        let tokens = records.into_iter().filter_map(|r| token::from_hex(&r.sha256).map(|d| (r, d))).collect();
+        let entry = Arc::new(Entry { fetched: Instant::now(), tenant, tokens });
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         if cache.len() >= MAX_CACHED {
             cache.clear();

@@ -123,3 +123,51 @@ async fn concurrent_issues_lose_nothing() {
     assert_eq!(gate.check(&a, &x.token).await.unwrap(), Access::Granted);
     assert_eq!(gate.check(&a, &y.token).await.unwrap(), Access::Granted);
 }
+
+/// A vault that counts its reads.
+struct Counted(crate::store::files::FileDocs, std::sync::atomic::AtomicUsize);
+
+#[async_trait::async_trait]
+impl crate::store::docs::Documents for Counted {
+    async fn get(&self, name: &str) -> Result<Option<crate::store::docs::Doc>, crate::store::StoreError> {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.get(name).await
+    }
+    async fn put(
+        &self,
+        name: &str,
+        body: &[u8],
+        expect: crate::store::docs::Expect,
+    ) -> Result<(), crate::store::StoreError> {
+        self.0.put(name, body, expect).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn made_up_and_disabled_tenants_never_reach_the_vault() {
+    use crate::store::files::FileDocs;
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    let vault = Arc::new(Counted(FileDocs::open(&dir.path().join("secrets"), true).unwrap(), Default::default()));
+    let t = Tenants::new(
+        Arc::new(FileDocs::open(&dir.path().join("tenants"), false).unwrap()),
+        vault.clone(),
+        Arc::new(FileDocs::open(&dir.path().join("token-use"), false).unwrap()),
+    );
+    let a = id("a");
+    t.create(&a, None, Settings::default()).await.unwrap();
+    let token = t.issue(&a, None, None).await.unwrap().token;
+    let gate = Gate::new(t.clone(), Duration::from_secs(30));
+    let before = vault.1.load(Ordering::SeqCst);
+    for n in 0..20 {
+        assert_eq!(gate.check(&id(&format!("made-up-{n}")), &token).await.unwrap(), Access::Denied);
+    }
+    assert_eq!(vault.1.load(Ordering::SeqCst), before, "unknown tenants cost no vault read");
+    assert_eq!(gate.check(&a, &token).await.unwrap(), Access::Granted);
+    assert_eq!(vault.1.load(Ordering::SeqCst), before + 1);
+    for _ in 0..20 {
+        assert_eq!(gate.check(&a, &token).await.unwrap(), Access::Granted);
+    }
+    assert_eq!(vault.1.load(Ordering::SeqCst), before + 1, "cached for the ttl");
+}
