@@ -124,24 +124,17 @@ impl Tenants {
 
     pub async fn update(&self, id: &TenantId, change: TenantChange) -> DomainResult<Tenant> {
         let name = change.name.as_deref().map(valid_name).transpose()?;
-        for _ in 0..CAS_ATTEMPTS {
-            let (mut tenant, tag): (Tenant, String) = read(&*self.registry, id, "tenant")
-                .await?
-                .ok_or_else(|| DomainError::NotFound(format!("tenant {id}")))?;
+        let missing = || Err(DomainError::NotFound(format!("tenant {id}")));
+        modify(&*self.registry, id, "tenant", missing, |tenant: &mut Tenant, _| {
             if let Some(n) = &name {
                 tenant.name.clone_from(n);
             }
             tenant.status = change.status.unwrap_or(tenant.status);
             tenant.settings.apply(change.settings);
             tenant.updated = now();
-            let body = serde_json::to_vec(&tenant).map_err(|e| corrupt("tenant", e))?;
-            match self.registry.put(id.as_str(), &body, Expect::Tag(tag)).await {
-                Ok(()) => return Ok(tenant),
-                Err(StoreError::ConditionFailed { .. }) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(DomainError::Busy)
+            Ok(tenant.clone())
+        })
+        .await
     }
 
     /// Issues a token, if the tenant has fewer than [`MAX_LIVE_TOKENS`] live ones.
@@ -228,26 +221,41 @@ impl Tenants {
     async fn change_vault<R>(
         &self,
         id: &TenantId,
-        mut change: impl FnMut(&mut Vault, OffsetDateTime) -> DomainResult<R>,
+        change: impl FnMut(&mut Vault, OffsetDateTime) -> DomainResult<R>,
     ) -> DomainResult<R> {
-        for _ in 0..CAS_ATTEMPTS {
-            let (mut vault, expect) = match read::<Vault>(&*self.vault, id, "vault").await? {
-                Some((v, tag)) => (v, Expect::Tag(tag)),
-                None => (Vault { tenant: id.to_string(), tokens: Vec::new() }, Expect::Absent),
-            };
-            let result = change(&mut vault, OffsetDateTime::now_utc())?;
-            let body = serde_json::to_vec(&vault).map_err(|e| corrupt("vault", e))?;
-            match self.vault.put(id.as_str(), &body, expect).await {
-                Ok(()) => return Ok(result),
-                Err(StoreError::ConditionFailed { .. }) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(DomainError::Busy)
+        let empty = || Ok(Vault { tenant: id.to_string(), tokens: Vec::new() });
+        modify(&*self.vault, id, "vault", empty, change).await
     }
 }
 
-fn use_name(id: &TenantId, token_id: &str) -> String {
+/// Read-modify-write of one document with compare-and-swap, retried when another writer got
+/// there first. A missing document is `missing()`: a fresh one (created only if absent), or
+/// an error.
+async fn modify<T: Serialize + DeserializeOwned, R>(
+    docs: &dyn Documents,
+    id: &TenantId,
+    what: &str,
+    missing: impl Fn() -> DomainResult<T>,
+    mut change: impl FnMut(&mut T, OffsetDateTime) -> DomainResult<R>,
+) -> DomainResult<R> {
+    for _ in 0..CAS_ATTEMPTS {
+        let (mut doc, expect) = match read::<T>(docs, id, what).await? {
+            Some((doc, tag)) => (doc, Expect::Tag(tag)),
+            None => (missing()?, Expect::Absent),
+        };
+        let result = change(&mut doc, OffsetDateTime::now_utc())?;
+        let body = serde_json::to_vec(&doc).map_err(|e| corrupt(what, e))?;
+        match docs.put(id.as_str(), &body, expect).await {
+            Ok(()) => return Ok(result),
+            Err(StoreError::ConditionFailed { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(DomainError::Busy)
+}
+
+/// The name of a token's last-use document (also the gate's key for when it last wrote one).
+pub(super) fn use_name(id: &TenantId, token_id: &str) -> String {
     format!("{id}.{token_id}")
 }
 
