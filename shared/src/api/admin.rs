@@ -51,11 +51,16 @@ fn json_ok(status: StatusCode, value: &impl serde::Serialize) -> Response<Bytes>
     r
 }
 
+fn parse<T: DeserializeOwned>(raw: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(raw).map_err(|e| ScimError::invalid_value(format!("invalid request: {e}")).into())
+}
+
+/// An optional body: none means every field's default.
 fn body<T: DeserializeOwned + Default>(raw: &Bytes) -> Result<T, ApiError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(raw).map_err(|e| ScimError::invalid_value(format!("invalid request: {e}")).into())
+    parse(raw)
 }
 
 fn tenant_id(text: &str) -> DomainResult<TenantId> {
@@ -92,8 +97,7 @@ async fn route(tenants: &Tenants, req: Request<Bytes>) -> Result<Response<Bytes>
     Ok(match segments.as_slice() {
         [] if m == Method::GET => json_ok(ok, &tenants.list().await?),
         [] if m == Method::POST => {
-            let c: CreateTenant = serde_json::from_slice(&raw)
-                .map_err(|e| ApiError::from(ScimError::invalid_value(format!("invalid request: {e}"))))?;
+            let c: CreateTenant = parse(&raw)?;
             json_ok(StatusCode::CREATED, &tenants.create(&tenant_id(&c.id)?, c.name.as_deref(), c.settings).await?)
         }
         [t] if m == Method::GET => json_ok(ok, &tenants.show(&tenant_id(t)?).await?),
