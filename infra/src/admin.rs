@@ -6,11 +6,8 @@ use inlet_shared::domain::DomainError;
 use inlet_shared::domain::tenant::{
     Issued, Mode, Settings, SettingsChange, Status, Tenant, TenantChange, TenantId, Tenants, TokenInfo,
 };
-use inlet_shared::store::dynamo::DynamoStore;
-use inlet_shared::store::secrets::SecretsDocs;
 use serde::Serialize;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Args)]
@@ -155,9 +152,7 @@ impl Target {
         let table = self.table.clone().ok_or("--aws needs --table (or INLET_TABLE)")?;
         let prefix = self.secret_prefix.clone().ok_or("--aws needs --secret-prefix (or INLET_SECRET_PREFIX)")?;
         let config = inlet_shared::aws::config(inlet_shared::aws::Roots::System).await;
-        let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table));
-        let vault = Arc::new(SecretsDocs::new(aws_sdk_secretsmanager::Client::new(&config), prefix));
-        Ok(Tenants::on_table(store, vault))
+        Ok(inlet_shared::aws::on_aws(&config, table, prefix).1)
     }
 
     fn scim_url(&self, tenant: &str) -> String {

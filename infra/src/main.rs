@@ -35,10 +35,10 @@ enum Command {
         #[arg(long)]
         secret_prefix: Option<String>,
         /// Requests per second per tenant before 429 (burst: twice that); 0 turns it off.
-        #[arg(long, env = "INLET_RATE_LIMIT", default_value_t = 100)]
+        #[arg(long, env = "INLET_RATE_LIMIT", default_value_t = inlet_shared::api::ratelimit::DEFAULT_RATE)]
         rate_limit: u32,
         /// How long tenant records and verifiers are cached: the bound on revocation latency.
-        #[arg(long, env = "INLET_AUTH_CACHE_SECONDS", default_value_t = 30)]
+        #[arg(long, env = "INLET_AUTH_CACHE_SECONDS", default_value_t = inlet_shared::domain::tenant::gate::DEFAULT_TTL.as_secs())]
         auth_cache_seconds: u64,
     },
     /// Create, list, show, update, disable and enable tenants.

@@ -15,11 +15,9 @@ use inlet_shared::api::{ApiError, App, Endpoint, MAX_BODY_BYTES};
 use inlet_shared::domain::Directory;
 use inlet_shared::domain::tenant::{Gate, TenantId, Tenants};
 use inlet_shared::store::Table;
-use inlet_shared::store::docs::Documents;
 use inlet_shared::store::dynamo::DynamoStore;
 use inlet_shared::store::embedded::EmbeddedStore;
 use inlet_shared::store::files::FileDocs;
-use inlet_shared::store::secrets::SecretsDocs;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -50,13 +48,10 @@ pub async fn run(o: Options) -> Result<(), String> {
             let store = Arc::new(EmbeddedStore::open(data_dir).map_err(|e| e.to_string())?);
             (store, Tenants::in_dir(data_dir).map_err(|e| e.to_string())?)
         }
-        (Some(table), prefix) => {
-            let config = config.await;
-            let store: Arc<dyn Table> = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table));
-            let vault: Arc<dyn Documents> = match prefix {
-                Some(p) => Arc::new(SecretsDocs::new(aws_sdk_secretsmanager::Client::new(&config), p)),
-                None => Arc::new(FileDocs::open(&data_dir.join("secrets"), true).map_err(|e| e.to_string())?),
-            };
+        (Some(table), Some(prefix)) => inlet_shared::aws::on_aws(&config.await, table, prefix),
+        (Some(table), None) => {
+            let store: Arc<dyn Table> = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&config.await), table));
+            let vault = Arc::new(FileDocs::open(&data_dir.join("secrets"), true).map_err(|e| e.to_string())?);
             (Arc::clone(&store), Tenants::on_table(store, vault))
         }
         (None, Some(_)) => return Err("--secret-prefix needs --dynamodb-table".into()),

@@ -8,7 +8,12 @@
 //! `inlet-bench --lambda-init`). `INLET_TLS_ROOTS=system` restores the system roots (e.g.
 //! behind a TLS-inspecting proxy); the local server and CLI always use them.
 
+use crate::domain::tenant::Tenants;
+use crate::store::Table;
+use crate::store::dynamo::DynamoStore;
+use crate::store::secrets::SecretsDocs;
 use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
+use std::sync::Arc;
 
 const AWS_ROOTS: &[u8] = include_bytes!("../certs/aws-roots.pem");
 
@@ -47,4 +52,16 @@ pub async fn config(roots: Roots) -> aws_config::SdkConfig {
         }
     };
     aws_config::from_env().http_client(http).load().await
+}
+
+/// The single table in DynamoDB and the tenants on AWS (registry in the table, token vault in
+/// Secrets Manager under `secret_prefix`), with clients from one configuration.
+pub fn on_aws(
+    config: &aws_config::SdkConfig,
+    table: impl Into<String>,
+    secret_prefix: impl Into<String>,
+) -> (Arc<dyn Table>, Tenants) {
+    let store: Arc<dyn Table> = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(config), table));
+    let vault = Arc::new(SecretsDocs::new(aws_sdk_secretsmanager::Client::new(config), secret_prefix));
+    (Arc::clone(&store), Tenants::on_table(store, vault))
 }

@@ -7,22 +7,16 @@
 //! per tenant per instance, default 100, 0 = off); `INLET_DEV_TOKEN` (+ `INLET_DEV_TENANT`,
 //! default `default`) adds a fixed token for local emulators only.
 
-use crate::api::ratelimit::RateLimiter;
+use crate::api::ratelimit::{self, RateLimiter};
 use crate::api::{self, ApiError, App, Endpoint};
 use crate::domain::Directory;
-use crate::domain::tenant::{Gate, TenantId, Tenants};
+use crate::domain::tenant::{Gate, TenantId, Tenants, gate};
 use crate::store::Table;
-use crate::store::dynamo::DynamoStore;
-use crate::store::secrets::SecretsDocs;
 use bytes::Bytes;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Error, Request, RequestExt, Response, service_fn};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// How long a process trusts what it read of a tenant: the bound on revocation latency.
-pub const DEFAULT_AUTH_CACHE: Duration = Duration::from_secs(30);
-pub const DEFAULT_RATE_LIMIT: u32 = 100;
 
 fn var(name: &str) -> Result<String, Error> {
     std::env::var(name).map_err(|_| format!("{name} is not set").into())
@@ -38,23 +32,19 @@ fn number<T: std::str::FromStr>(name: &str, default: T) -> Result<T, Error> {
 /// The table and the tenants on AWS, from one SDK configuration.
 async fn aws_from_env() -> Result<(Arc<dyn Table>, Tenants), Error> {
     let (table, prefix) = (var("INLET_TABLE")?, var("INLET_SECRET_PREFIX")?);
-    let config = crate::aws::config(crate::aws::Roots::from_env()).await;
-    let store: Arc<dyn Table> = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table));
-    let vault = Arc::new(SecretsDocs::new(aws_sdk_secretsmanager::Client::new(&config), prefix));
-    let tenants = Tenants::on_table(Arc::clone(&store), vault);
-    Ok((store, tenants))
+    Ok(crate::aws::on_aws(&crate::aws::config(crate::aws::Roots::from_env()).await, table, prefix))
 }
 
 async fn app_from_env() -> Result<App, Error> {
     let (store, tenants) = aws_from_env().await?;
-    let ttl = Duration::from_secs(number("INLET_AUTH_CACHE_SECONDS", DEFAULT_AUTH_CACHE.as_secs())?);
+    let ttl = Duration::from_secs(number("INLET_AUTH_CACHE_SECONDS", gate::DEFAULT_TTL.as_secs())?);
     let mut gate = Gate::new(tenants, ttl);
     if let Ok(token) = std::env::var("INLET_DEV_TOKEN") {
         let tenant = std::env::var("INLET_DEV_TENANT").unwrap_or_else(|_| "default".into());
         gate =
             gate.with_dev_token(TenantId::parse(&tenant).ok_or("INLET_DEV_TENANT is not a valid tenant id")?, &token);
     }
-    let limiter = RateLimiter::new(number("INLET_RATE_LIMIT", DEFAULT_RATE_LIMIT)?);
+    let limiter = RateLimiter::new(number("INLET_RATE_LIMIT", ratelimit::DEFAULT_RATE)?);
     Ok(App { directory: Directory::new(store), gate: Arc::new(gate), limiter: Arc::new(limiter) })
 }
 

@@ -10,6 +10,9 @@ use std::time::Instant;
 
 const MAX_TRACKED: usize = 10_000;
 
+/// Requests per second per tenant unless configured otherwise.
+pub const DEFAULT_RATE: u32 = 100;
+
 pub struct RateLimiter {
     /// Requests per second per tenant; 0 turns limiting off.
     rate: u32,

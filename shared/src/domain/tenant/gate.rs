@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
+/// How long a process trusts what it read of a tenant: the bound on revocation latency.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(30);
 /// Shortest interval between two reads of one tenant's documents.
 pub const MIN_REFRESH: Duration = Duration::from_secs(5);
 /// A token's last use is written at most this often per process.
@@ -136,7 +138,7 @@ impl Gate {
     /// Records a token's last use, at most every [`USE_INTERVAL`]; a failure is logged,
     /// never the request's failure.
     async fn note_use(&self, t: &TenantId, token_id: &str) {
-        let key = format!("{t}.{token_id}");
+        let key = super::admin::use_name(t, token_id);
         {
             let mut used = self.used.lock().unwrap_or_else(PoisonError::into_inner);
             if used.get(&key).is_some_and(|at| at.elapsed() < USE_INTERVAL) {
