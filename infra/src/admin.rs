@@ -151,7 +151,7 @@ impl Target {
         }
         let table = self.table.clone().ok_or("--aws needs --table (or INLET_TABLE)")?;
         let prefix = self.secret_prefix.clone().ok_or("--aws needs --secret-prefix (or INLET_SECRET_PREFIX)")?;
-        let config = inlet_shared::aws::config(inlet_shared::aws::Roots::System).await;
+        let config = inlet_shared::aws::config().await;
         Ok(inlet_shared::aws::on_aws(&config, table, prefix).1)
     }
 

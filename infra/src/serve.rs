@@ -42,7 +42,7 @@ pub struct Options {
 pub async fn run(o: Options) -> Result<(), String> {
     let data_dir = o.data_dir.as_path();
     std::fs::create_dir_all(data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
-    let config = inlet_shared::aws::config(inlet_shared::aws::Roots::System);
+    let config = inlet_shared::aws::config();
     let (store, tenants): (Arc<dyn Table>, Tenants) = match (&o.table, &o.secret_prefix) {
         (None, None) => {
             let store = Arc::new(EmbeddedStore::open(data_dir).map_err(|e| e.to_string())?);

@@ -32,7 +32,7 @@ fn number<T: std::str::FromStr>(name: &str, default: T) -> Result<T, Error> {
 /// The table and the tenants on AWS, from one SDK configuration.
 async fn aws_from_env() -> Result<(Arc<dyn Table>, Tenants), Error> {
     let (table, prefix) = (var("INLET_TABLE")?, var("INLET_SECRET_PREFIX")?);
-    Ok(crate::aws::on_aws(&crate::aws::config(crate::aws::Roots::from_env()).await, table, prefix))
+    Ok(crate::aws::on_aws(&crate::aws::lambda_config().await, table, prefix))
 }
 
 async fn app_from_env() -> Result<App, Error> {

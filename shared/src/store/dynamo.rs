@@ -141,7 +141,7 @@ impl DynamoStore {
     /// A store on `table`, with a client built once from the environment (region,
     /// credentials, `AWS_ENDPOINT_URL[_DYNAMODB]`).
     pub async fn from_env(table: impl Into<String>) -> Self {
-        Self::new(Client::new(&crate::aws::config(crate::aws::Roots::System).await), table)
+        Self::new(Client::new(&crate::aws::config().await), table)
     }
 
     pub fn new(client: Client, table: impl Into<String>) -> Self {

@@ -32,7 +32,7 @@ impl SecretsDocs {
     }
 
     pub async fn from_env(prefix: impl Into<String>) -> Self {
-        Self::new(Client::new(&crate::aws::config(crate::aws::Roots::System).await), prefix)
+        Self::new(Client::new(&crate::aws::config().await), prefix)
     }
 
     fn id(&self, name: &str) -> Result<String, StoreError> {
