@@ -107,75 +107,122 @@ for store in embedded dynamodb; do
   microsoft_collection "$store"
 done
 
-step "the Lambda functions under the Lambda runtime emulator (RIE from the SAM CLI), on DynamoDB and Secrets Manager"
-RIE=$(find "$TOOLS/sam" -name "aws-lambda-rie-$(uname -m | sed 's/aarch64/arm64/')" | head -n1)
+# The Lambda functions under the Runtime Interface Emulator (from the SAM CLI), on DynamoDB and
+# Secrets Manager. `run_lambda LABEL TABLE LAUNCH` starts each function with `LAUNCH name` (a
+# command printing the path of the bootstrap to run) and drives it with the events/ fixtures,
+# tokens from the CLI and the tokens function, and Okta's SPEC test through a local gateway.
+RIE=$(find "$TOOLS/sam" -name 'aws-lambda-rie-x86_64' | head -n1)
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-"$INLET_PYTHON" infra/local_table.py --endpoint "$AWS_ENDPOINT_URL" --table lambda >/dev/null
-export INLET_TABLE=lambda INLET_SECRET_PREFIX=inlet/lambda/tenants/
-# The operator's side: tenant `default` and a token for the suites, made with the CLI on the
-# same table and secrets the functions use (as against a deployed stack).
-"$ROOT/target/debug/inlet" tenants create default --aws >/dev/null
-SUITE_TOKEN=$("$ROOT/target/debug/inlet" tokens issue default --aws --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
-start_function() { # name → sets FN_URL
-  local port api
-  port=$(free_port); api=$(free_port)
-  # events/ carry the sam-local dev token (INLET_DEV_TOKEN); the suites use an issued token.
-  INLET_DEV_TOKEN=local-dev-token AWS_LAMBDA_FUNCTION_NAME="$1" \
-    "$RIE" --runtime-interface-emulator-address "127.0.0.1:$port" --runtime-api-address "127.0.0.1:$api" \
-    "$ROOT/target/debug/$1" >"$RUN/rie-$1.log" 2>&1 &
+run_lambda() {
+  local label=$1 launch=$3 got
+  "$INLET_PYTHON" infra/local_table.py --endpoint "$AWS_ENDPOINT_URL" --table "$2" >/dev/null
+  export INLET_TABLE=$2 INLET_SECRET_PREFIX="inlet/$2/tenants/"
+  # The operator's side: tenant `default` and a token for the suites, made with the CLI on the
+  # same table and secrets the functions use (as against a deployed stack).
+  "$ROOT/target/debug/inlet" tenants create default --aws >/dev/null
+  SUITE_TOKEN=$("$ROOT/target/debug/inlet" tokens issue default --aws --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
+  start_function() { # name → sets FN_URL
+    local port api
+    port=$(free_port); api=$(free_port)
+    # events/ carry the sam-local dev token (INLET_DEV_TOKEN); the suites use an issued token.
+    INLET_DEV_TOKEN=local-dev-token AWS_LAMBDA_FUNCTION_NAME="$1" \
+      "$RIE" --runtime-interface-emulator-address "127.0.0.1:$port" --runtime-api-address "127.0.0.1:$api" \
+      "$($launch "$1")" >"$RUN/rie-$label-$1.log" 2>&1 &
+    PIDS+=("$!")
+    FN_URL="http://127.0.0.1:$port"
+    for _ in $(seq 100); do curl -s -o /dev/null "$FN_URL" && return 0; sleep 0.1; done
+  }
+  start_function users; USERS_URL=$FN_URL
+  start_function groups; GROUPS_URL=$FN_URL
+  start_function tokens; TOKENS_URL=$FN_URL
+
+  # The events/ fixtures that vendors use with `sam local invoke`, sent to the same binaries.
+  invoke() { # url file → the function's response
+    curl -s -X POST "$1/2015-03-31/functions/function/invocations" --data-binary "@$2"
+  }
+  invoke_event() { # url file expected-status
+    got=$(invoke "$1" "events/$2" | python3 -c 'import json, sys; print(json.load(sys.stdin).get("statusCode"))')
+    [ "$got" = "$3" ] || { echo "events/$2: status $got, expected $3"; cat "$RUN"/rie-"$label"-*.log; exit 1; }
+    echo "events/$2 -> $got"
+  }
+  invoke_event "$USERS_URL" create-user.json 201
+  invoke_event "$USERS_URL" filter-user.json 200
+  invoke_event "$USERS_URL" get-user.json 404
+  invoke_event "$USERS_URL" deactivate-user.json 404
+  invoke_event "$GROUPS_URL" push-group.json 201
+  invoke_event "$TOKENS_URL" admin-create-tenant.json 201
+  ACME_TOKEN=$(invoke "$TOKENS_URL" events/admin-issue-token.json \
+    | python3 -c 'import json, sys; r = json.load(sys.stdin); assert r["statusCode"] == 201, r; print(json.loads(r["body"])["token"])')
+  echo "events/admin-issue-token.json -> 201"
+  invoke_event "$TOKENS_URL" admin-list-tokens.json 200
+  # Without an IAM identity in the request context the admin API refuses, whatever the route.
+  python3 -c 'import json, sys; e = json.load(open(sys.argv[1])); del e["requestContext"]["authorizer"]; json.dump(e, open(sys.argv[2], "w"))' \
+    events/admin-list-tokens.json "$RUN/admin-no-iam.json"
+  got=$(invoke "$TOKENS_URL" "$RUN/admin-no-iam.json" | python3 -c 'import json, sys; print(json.load(sys.stdin)["statusCode"])')
+  [ "$got" = 403 ] || { echo "admin API without IAM identity: $got, expected 403"; exit 1; }
+  echo "admin API without IAM identity -> 403"
+
+  local gateway_log="$RUN/gateway-$label.log"
+  "$ROOT/target/debug/inlet-gateway" --users "$USERS_URL" --groups "$GROUPS_URL" >"$gateway_log" 2>&1 &
   PIDS+=("$!")
-  FN_URL="http://127.0.0.1:$port"
-  for _ in $(seq 100); do curl -s -o /dev/null "$FN_URL" && return 0; sleep 0.1; done
+  for _ in $(seq 100); do
+    BASE_HOST=$(sed -n 's|.*http://\([^/ ]*\).*|\1|p' "$gateway_log" | head -n1)
+    [ -n "$BASE_HOST" ] && break
+    sleep 0.1
+  done
+  # A token issued by the tokens function works for its tenant and nowhere else.
+  status() { curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $1" "http://$BASE_HOST/$2/scim/v2/Users"; }
+  [ "$(status "$ACME_TOKEN" acme)" = 200 ] && [ "$(status "$ACME_TOKEN" default)" = 401 ] \
+    && [ "$(status "$SUITE_TOKEN" acme)" = 401 ] || { echo "tenant isolation through the Lambda binaries failed"; exit 1; }
+  echo "tokens from the tokens function and the CLI: own tenant 200, other tenant 401"
+  python3 "$SHARED/conformance/runscope_runner.py" "$SHARED/conformance/Okta-SCIM-20-SPEC-Test.json" \
+    --okta-spec-initial-vars --seed-user \
+    --var "SCIMBaseURL=http://$BASE_HOST/default/scim/v2" --var "auth=Bearer $SUITE_TOKEN" >"$RUN/okta-lambda-$label.out" \
+    || { cat "$RUN/okta-lambda-$label.out"; exit 1; }
+  echo "Okta SPEC test through the $label Lambda binaries (token verified in Secrets Manager): $(tail -n 1 "$RUN/okta-lambda-$label.out")"
 }
-start_function users; USERS_URL=$FN_URL
-start_function groups; GROUPS_URL=$FN_URL
-start_function tokens; TOKENS_URL=$FN_URL
 
-# The events/ fixtures that vendors use with `sam local invoke`, sent to the same binaries.
-invoke() { # url file → the function's response
-  curl -s -X POST "$1/2015-03-31/functions/function/invocations" --data-binary "@$2"
-}
-invoke_event() { # url file expected-status
-  local got
-  got=$(invoke "$1" "events/$2" | python3 -c 'import json, sys; print(json.load(sys.stdin).get("statusCode"))')
-  [ "$got" = "$3" ] || { echo "events/$2: status $got, expected $3"; exit 1; }
-  echo "events/$2 -> $got"
-}
-invoke_event "$USERS_URL" create-user.json 201
-invoke_event "$USERS_URL" filter-user.json 200
-invoke_event "$USERS_URL" get-user.json 404
-invoke_event "$USERS_URL" deactivate-user.json 404
-invoke_event "$GROUPS_URL" push-group.json 201
-invoke_event "$TOKENS_URL" admin-create-tenant.json 201
-ACME_TOKEN=$(invoke "$TOKENS_URL" events/admin-issue-token.json \
-  | python3 -c 'import json, sys; r = json.load(sys.stdin); assert r["statusCode"] == 201, r; print(json.loads(r["body"])["token"])')
-echo "events/admin-issue-token.json -> 201"
-invoke_event "$TOKENS_URL" admin-list-tokens.json 200
-# Without an IAM identity in the request context the admin API refuses, whatever the route.
-python3 -c 'import json, sys; e = json.load(open(sys.argv[1])); del e["requestContext"]["authorizer"]; json.dump(e, open(sys.argv[2], "w"))' \
-  events/admin-list-tokens.json "$RUN/admin-no-iam.json"
-got=$(invoke "$TOKENS_URL" "$RUN/admin-no-iam.json" | python3 -c 'import json, sys; print(json.load(sys.stdin)["statusCode"])')
-[ "$got" = 403 ] || { echo "admin API without IAM identity: $got, expected 403"; exit 1; }
-echo "admin API without IAM identity -> 403"
+step "the Lambda functions (x86_64 debug build) under the Lambda runtime emulator"
+debug_binary() { echo "$ROOT/target/debug/$1"; }
+run_lambda x86_64 lambda-x86-64 debug_binary
 
-GATEWAY_LOG="$RUN/gateway.log"
-"$ROOT/target/debug/inlet-gateway" --users "$USERS_URL" --groups "$GROUPS_URL" >"$GATEWAY_LOG" 2>&1 &
-PIDS+=("$!")
-for _ in $(seq 100); do
-  BASE_HOST=$(sed -n 's|.*http://\([^/ ]*\).*|\1|p' "$GATEWAY_LOG" | head -n1)
-  [ -n "$BASE_HOST" ] && break
-  sleep 0.1
+step "sam build: the arm64 release binaries that deploy (cargo-lambda; first run ~10 min)"
+if [ ! -x "$TOOLS/cargo-lambda/bin/cargo-lambda" ]; then
+  python3 -m venv "$TOOLS/cargo-lambda"
+  "$TOOLS/cargo-lambda/bin/pip" install --quiet --disable-pip-version-check cargo-lambda
+fi
+rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || true
+PATH="$TOOLS/cargo-lambda/bin:$PATH" SAM_CLI_TELEMETRY=0 "$TOOLS/sam/bin/sam" build --template template.yaml >"$RUN/sam-build.log" 2>&1 \
+  || { tail -n 40 "$RUN/sam-build.log"; exit 1; }
+# Lambda's provided.al2023 runs arm64 with glibc 2.34: the bootstraps must need nothing newer.
+for fn in Users Groups Tokens; do
+  bin=.aws-sam/build/${fn}Function/bootstrap
+  readelf -h "$bin" | grep -q 'Machine:.*AArch64' || { echo "$bin is not an arm64 binary"; exit 1; }
+  newest=$(readelf -V "$bin" | grep -o 'GLIBC_[0-9.]*' | sort -t. -k2,2n -u | tail -n1)
+  python3 -c 'import sys; v = tuple(map(int, sys.argv[1][6:].split("."))); sys.exit(v > (2, 34))' "$newest" \
+    || { echo "$bin needs $newest, newer than Amazon Linux 2023's glibc 2.34"; exit 1; }
+  echo "$bin: arm64, $(($(stat -c %s "$bin") / 1000000)) MB, needs glibc up to ${newest#GLIBC_}"
 done
-# A token issued by the tokens function works for its tenant and nowhere else.
-status() { curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $1" "http://$BASE_HOST/$2/scim/v2/Users"; }
-[ "$(status "$ACME_TOKEN" acme)" = 200 ] && [ "$(status "$ACME_TOKEN" default)" = 401 ] \
-  && [ "$(status "$SUITE_TOKEN" acme)" = 401 ] || { echo "tenant isolation through the Lambda binaries failed"; exit 1; }
-echo "tokens from the tokens function and the CLI: own tenant 200, other tenant 401"
-python3 "$SHARED/conformance/runscope_runner.py" "$SHARED/conformance/Okta-SCIM-20-SPEC-Test.json" \
-  --okta-spec-initial-vars --seed-user \
-  --var "SCIMBaseURL=http://$BASE_HOST/default/scim/v2" --var "auth=Bearer $SUITE_TOKEN" >"$RUN/okta-lambda.out" \
-  || { cat "$RUN/okta-lambda.out"; exit 1; }
-echo "Okta SPEC test through the Lambda binaries (token verified in Secrets Manager): $(tail -n 1 "$RUN/okta-lambda.out")"
+
+step "the arm64 binaries under the Lambda runtime emulator (qemu-user, glibc for arm64 from Debian)"
+ARM64=$TOOLS/arm64
+if [ ! -x "$ARM64/usr/bin/qemu-aarch64-static" ]; then
+  mkdir -p "$ARM64/debs"
+  (cd "$ARM64/debs" && { apt-get download qemu-user-static libc6-arm64-cross libgcc-s1-arm64-cross >/dev/null 2>&1 \
+    || { apt-get update -qq && apt-get download qemu-user-static libc6-arm64-cross libgcc-s1-arm64-cross >/dev/null; }; })
+  for deb in "$ARM64"/debs/libc6-arm64-cross_*.deb "$ARM64"/debs/libgcc-s1-arm64-cross_*.deb; do dpkg-deb -x "$deb" "$ARM64"; done
+  dpkg-deb --fsys-tarfile "$ARM64"/debs/qemu-user-static_*.deb | tar -x -C "$ARM64" ./usr/bin/qemu-aarch64-static
+  rm -rf "$ARM64/debs"
+fi
+arm64_binary() { # the RIE starts a script that runs the sam-built bootstrap under qemu-user
+  local dir name script="$RUN/arm64-$1"
+  name="$(tr '[:lower:]' '[:upper:]' <<<"${1:0:1}")${1:1}Function"
+  dir="$ROOT/.aws-sam/build/$name"
+  printf '#!/bin/sh\nexec "%s" -L "%s" "%s"\n' "$ARM64/usr/bin/qemu-aarch64-static" "$ARM64/usr/aarch64-linux-gnu" "$dir/bootstrap" >"$script"
+  chmod +x "$script"
+  echo "$script"
+}
+run_lambda arm64 lambda-arm64 arm64_binary
 
 echo
-echo "conformance: 5 passed, 0 failed"
+echo "conformance: 6 passed, 0 failed"
