@@ -5,18 +5,28 @@ use inlet_shared::domain::tenant::{Settings, TenantId, Tenants};
 
 pub const DEFAULT_TENANT: &str = "default";
 
-/// Makes sure the tenants `serve` announces exist; returns a token issued just now, if any.
-/// With a dev token, `default` is created if missing but gets no issued token.
-pub async fn first_start(tenants: &Tenants, dev_token: bool) -> Result<Option<String>, String> {
+/// What the first start found or made.
+pub struct Started {
+    /// Tenant `default` exists (the banner names its base URL).
+    pub has_default: bool,
+    /// A token issued just now, to print once.
+    pub issued: Option<String>,
+}
+
+/// Makes sure the tenants `serve` announces exist; reports whether `default` exists and
+/// the token issued just now, if any. With a dev token, `default` is created if missing but
+/// gets no issued token.
+pub async fn first_start(tenants: &Tenants, dev_token: bool) -> Result<Started, String> {
     let default = TenantId::parse(DEFAULT_TENANT).ok_or("invalid default tenant")?;
     let existing = tenants.list().await.map_err(|e| e.to_string())?;
-    if existing.iter().any(|t| t.id == DEFAULT_TENANT) || (!existing.is_empty() && !dev_token) {
-        return Ok(None);
+    let has_default = existing.iter().any(|t| t.id == DEFAULT_TENANT);
+    if has_default || (!existing.is_empty() && !dev_token) {
+        return Ok(Started { has_default, issued: None });
     }
     tenants.create(&default, Some("Default tenant"), Settings::default()).await.map_err(|e| e.to_string())?;
     if dev_token {
-        return Ok(None);
+        return Ok(Started { has_default: true, issued: None });
     }
     let issued = tenants.issue(&default, Some("first start"), None).await.map_err(|e| e.to_string())?;
-    Ok(Some(issued.token))
+    Ok(Started { has_default: true, issued: Some(issued.token) })
 }

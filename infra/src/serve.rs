@@ -56,12 +56,10 @@ pub async fn run(o: Options) -> Result<(), String> {
         }
         (None, Some(_)) => return Err("--secret-prefix needs --dynamodb-table".into()),
     };
-    let issued = bootstrap::first_start(&tenants, o.dev_token.is_some()).await?;
-    let default = TenantId::parse(DEFAULT_TENANT).ok_or("invalid default tenant")?;
-    let has_default = tenants.find(&default).await.map_err(|e| e.to_string())?.is_some();
+    let started = bootstrap::first_start(&tenants, o.dev_token.is_some()).await?;
     let mut gate = Gate::new(tenants, o.auth_cache);
     if let Some(token) = &o.dev_token {
-        gate = gate.with_dev_token(default, token);
+        gate = gate.with_dev_token(TenantId::parse(DEFAULT_TENANT).ok_or("invalid default tenant")?, token);
     }
     let app = Arc::new(App {
         directory: Directory::new(store),
@@ -71,13 +69,13 @@ pub async fn run(o: Options) -> Result<(), String> {
     let endpoints: Arc<[Endpoint]> = inlet_users::ENDPOINTS.iter().chain(inlet_groups::ENDPOINTS).copied().collect();
     let listener = TcpListener::bind(o.listen).await.map_err(|e| format!("cannot listen on {}: {e}", o.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    say(&if has_default {
+    say(&if started.has_default {
         format!("Inlet is serving tenant '{DEFAULT_TENANT}' at http://{addr}/{DEFAULT_TENANT}/scim/v2")
     } else {
         format!("Inlet is serving at http://{addr}/<tenant>/scim/v2")
     });
     say(&format!("Every tenant's SCIM base URL is http://{addr}/<tenant>/scim/v2 (see `inlet tenants list`)"));
-    say(&match &issued {
+    say(&match &started.issued {
         Some(token) => format!("Bearer token (shown once, keep it safe): {token}"),
         None => "Bearer tokens: the one printed at first start, INLET_DEV_TOKEN, or `inlet tokens issue`".to_owned(),
     });

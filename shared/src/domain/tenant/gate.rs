@@ -1,9 +1,10 @@
 //! Verification on every SCIM request, in the function itself: the tenant record and the
 //! tenant's verifiers are cached per process for `ttl` (default 30 s), so a warm function
-//! reads them at most once per tenant per `ttl` (the verifiers only for an active tenant), and a revoked token, a disabled tenant or
-//! a mode switch takes effect everywhere within `ttl`. A token that matches nothing
-//! cached triggers an early re-read (a token issued a moment ago), at most once per
-//! [`MIN_REFRESH`], so a flood of bad tokens cannot turn into a flood of reads.
+//! reads them at most once per tenant per `ttl` (the verifiers only for an active tenant),
+//! and a revoked token, a disabled tenant or a mode switch takes effect everywhere within
+//! `ttl`. A token that matches nothing cached triggers an early re-read (a token issued a
+//! moment ago), at most once per [`MIN_REFRESH`], so a flood of bad tokens cannot turn into
+//! a flood of reads.
 
 use super::record::{Mode, Status, Tenant, TokenRecord};
 use super::{TenantId, Tenants, token};
