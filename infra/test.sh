@@ -79,13 +79,18 @@ serve_fresh() {
   echo "inlet serve did not start:"; cat "$log"; return 1
 }
 
-okta_spec() {
-  serve_fresh "okta-$1" "$1"
+# Okta's SPEC test against tenant `default` at BASE_HOST: run_okta_spec TOKEN NAME → its last line.
+run_okta_spec() {
   python3 "$SHARED/conformance/runscope_runner.py" "$SHARED/conformance/Okta-SCIM-20-SPEC-Test.json" \
     --okta-spec-initial-vars --seed-user \
-    --var "SCIMBaseURL=http://$BASE_HOST/default/scim/v2" --var "auth=Bearer conformance-token" >"$RUN/okta-$1.out" \
-    || { cat "$RUN/okta-$1.out"; exit 1; }
-  tail -n 1 "$RUN/okta-$1.out"
+    --var "SCIMBaseURL=http://$BASE_HOST/default/scim/v2" --var "auth=Bearer $1" >"$RUN/okta-$2.out" \
+    || { cat "$RUN/okta-$2.out"; exit 1; }
+  tail -n 1 "$RUN/okta-$2.out"
+}
+
+okta_spec() {
+  serve_fresh "okta-$1" "$1"
+  run_okta_spec conformance-token "$1"
 }
 
 microsoft_collection() {
@@ -111,7 +116,7 @@ done
 # Secrets Manager. `run_lambda LABEL TABLE LAUNCH` starts each function with `LAUNCH name` (a
 # command printing the path of the bootstrap to run) and drives it with the events/ fixtures,
 # tokens from the CLI and the tokens function, and Okta's SPEC test through a local gateway.
-RIE=$(find "$TOOLS/sam" -name 'aws-lambda-rie-x86_64' | head -n1)
+RIE=$(find "$TOOLS/sam" -name "aws-lambda-rie-$(uname -m | sed 's/aarch64/arm64/')" | head -n1)
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 run_lambda() {
   local label=$1 launch=$3 got
@@ -175,11 +180,8 @@ run_lambda() {
   [ "$(status "$ACME_TOKEN" acme)" = 200 ] && [ "$(status "$ACME_TOKEN" default)" = 401 ] \
     && [ "$(status "$SUITE_TOKEN" acme)" = 401 ] || { echo "tenant isolation through the Lambda binaries failed"; exit 1; }
   echo "tokens from the tokens function and the CLI: own tenant 200, other tenant 401"
-  python3 "$SHARED/conformance/runscope_runner.py" "$SHARED/conformance/Okta-SCIM-20-SPEC-Test.json" \
-    --okta-spec-initial-vars --seed-user \
-    --var "SCIMBaseURL=http://$BASE_HOST/default/scim/v2" --var "auth=Bearer $SUITE_TOKEN" >"$RUN/okta-lambda-$label.out" \
-    || { cat "$RUN/okta-lambda-$label.out"; exit 1; }
-  echo "Okta SPEC test through the $label Lambda binaries (token verified in Secrets Manager): $(tail -n 1 "$RUN/okta-lambda-$label.out")"
+  printf 'Okta SPEC test through the %s Lambda binaries (token verified in Secrets Manager): ' "$label"
+  run_okta_spec "$SUITE_TOKEN" "lambda-$label"
 }
 
 step "the Lambda functions (x86_64 debug build) under the Lambda runtime emulator"
