@@ -188,7 +188,7 @@ step "the Lambda functions (x86_64 debug build) under the Lambda runtime emulato
 debug_binary() { echo "$ROOT/target/debug/$1"; }
 run_lambda x86_64 lambda-x86-64 debug_binary
 
-step "sam build: the arm64 release binaries that deploy (cargo-lambda; first run ~10 min)"
+step "sam build: the arm64 release binaries that deploy (cargo-lambda; first run ~12 min)"
 if [ ! -x "$TOOLS/cargo-lambda/bin/cargo-lambda" ]; then
   python3 -m venv "$TOOLS/cargo-lambda"
   "$TOOLS/cargo-lambda/bin/pip" install --quiet --disable-pip-version-check cargo-lambda
