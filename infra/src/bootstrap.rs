@@ -5,6 +5,11 @@ use inlet_shared::domain::tenant::{Settings, TenantId, Tenants};
 
 pub const DEFAULT_TENANT: &str = "default";
 
+/// Tenant `default` as an id (first start creates it; a dev token is bound to it).
+pub fn default_tenant() -> Result<TenantId, String> {
+    TenantId::parse(DEFAULT_TENANT).ok_or_else(|| "invalid default tenant".to_owned())
+}
+
 /// What the first start found or made.
 pub struct Started {
     /// Tenant `default` exists (the banner names its base URL).
@@ -17,7 +22,7 @@ pub struct Started {
 /// the token issued just now, if any. With a dev token, `default` is created if missing but
 /// gets no issued token.
 pub async fn first_start(tenants: &Tenants, dev_token: bool) -> Result<Started, String> {
-    let default = TenantId::parse(DEFAULT_TENANT).ok_or("invalid default tenant")?;
+    let default = default_tenant()?;
     let existing = tenants.list().await.map_err(|e| e.to_string())?;
     let has_default = existing.iter().any(|t| t.id == DEFAULT_TENANT);
     if has_default || (!existing.is_empty() && !dev_token) {

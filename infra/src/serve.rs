@@ -13,7 +13,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use inlet_shared::api::ratelimit::RateLimiter;
 use inlet_shared::api::{ApiError, App, Endpoint, MAX_BODY_BYTES};
 use inlet_shared::domain::Directory;
-use inlet_shared::domain::tenant::{Gate, TenantId, Tenants};
+use inlet_shared::domain::tenant::{Gate, Tenants};
 use inlet_shared::store::Table;
 use inlet_shared::store::dynamo::DynamoStore;
 use inlet_shared::store::embedded::EmbeddedStore;
@@ -59,7 +59,7 @@ pub async fn run(o: Options) -> Result<(), String> {
     let started = bootstrap::first_start(&tenants, o.dev_token.is_some()).await?;
     let mut gate = Gate::new(tenants, o.auth_cache);
     if let Some(token) = &o.dev_token {
-        gate = gate.with_dev_token(TenantId::parse(DEFAULT_TENANT).ok_or("invalid default tenant")?, token);
+        gate = gate.with_dev_token(bootstrap::default_tenant()?, token);
     }
     let app = Arc::new(App {
         directory: Directory::new(store),
