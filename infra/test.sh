@@ -210,8 +210,9 @@ step "the arm64 binaries under the Lambda runtime emulator (qemu-user, glibc for
 ARM64=$TOOLS/arm64
 if [ ! -x "$ARM64/usr/bin/qemu-aarch64-static" ]; then
   mkdir -p "$ARM64/debs"
-  (cd "$ARM64/debs" && { apt-get download qemu-user-static libc6-arm64-cross libgcc-s1-arm64-cross >/dev/null 2>&1 \
-    || { apt-get update -qq && apt-get download qemu-user-static libc6-arm64-cross libgcc-s1-arm64-cross >/dev/null; }; })
+  debs=(qemu-user-static libc6-arm64-cross libgcc-s1-arm64-cross)
+  (cd "$ARM64/debs" && { apt-get download "${debs[@]}" >/dev/null 2>&1 \
+    || { apt-get update -qq && apt-get download "${debs[@]}" >/dev/null; }; })
   for deb in "$ARM64"/debs/libc6-arm64-cross_*.deb "$ARM64"/debs/libgcc-s1-arm64-cross_*.deb; do dpkg-deb -x "$deb" "$ARM64"; done
   dpkg-deb --fsys-tarfile "$ARM64"/debs/qemu-user-static_*.deb | tar -x -C "$ARM64" ./usr/bin/qemu-aarch64-static
   rm -rf "$ARM64/debs"
