@@ -64,6 +64,11 @@ impl ApiError {
             Self::Domain(DomainError::TooMany(_)) => (StatusCode::CONFLICT, None, None),
             Self::Domain(DomainError::PreconditionFailed) => (StatusCode::PRECONDITION_FAILED, None, None),
             Self::Domain(DomainError::Busy) => (StatusCode::SERVICE_UNAVAILABLE, None, Some(1)),
+            Self::Domain(DomainError::Unfinished(e)) => {
+                tracing::error!(error = %e, "a committed change could not be completed");
+                (StatusCode::INTERNAL_SERVER_ERROR, None, Some(1))
+            }
+            Self::Domain(DomainError::TooLarge(_)) => (StatusCode::PAYLOAD_TOO_LARGE, None, None),
             Self::Domain(DomainError::Store(e)) => {
                 tracing::error!(error = %e, "storage failure");
                 (StatusCode::INTERNAL_SERVER_ERROR, None, Some(1))

@@ -4,18 +4,19 @@
 
 use super::error::{DomainError, DomainResult};
 use super::members::{self, MemberRecord};
+use super::plan;
 use super::records::{Stored, new_id, now, valid_id};
 use super::tenant::TenantId;
 use crate::scim::patch::{self, MemberOp, MemberRef};
 use crate::scim::resource::normalize;
 use crate::scim::schema::{GROUP_TYPE, ResourceType, USER_TYPE};
 use crate::store::keys::{self, Kind};
-use crate::store::{Condition, Item, Key, StoreError, Table, Write};
+use crate::store::{Condition, Item, Key, MAX_TRANSACTION_WRITES, StoreError, Table, Write};
 use serde_json::Value;
 use std::sync::Arc;
 
 /// Attempts at a read-modify-write before giving up with [`DomainError::Busy`].
-const ATTEMPTS: usize = 4;
+const ATTEMPTS: usize = 8;
 
 /// Which resource a call is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,8 +60,10 @@ pub struct Directory {
 
 /// A failed commit, before it is turned into what the client sees.
 pub(crate) enum CommitError {
-    /// A write's condition failed at this index.
+    /// A write's condition failed at this index of the record's own writes.
     Condition(usize),
+    /// The record has a pending multi-transaction change (`plan`) to wait for or settle.
+    Locked,
     Other(DomainError),
 }
 
@@ -79,11 +82,14 @@ impl Directory {
     }
 
     pub async fn get(&self, t: &TenantId, res: Resource, id: &str) -> DomainResult<Stored> {
-        let not_found = || DomainError::NotFound(format!("{} {id}", res.noun()));
         if !valid_id(id) {
-            return Err(not_found());
+            return Err(self.not_found(res, id));
         }
-        let item = self.table.get(&keys::resource(t.as_str(), res.kind(), id)).await?.ok_or_else(not_found)?;
+        let item = self
+            .table
+            .get(&keys::resource(t.as_str(), res.kind(), id))
+            .await?
+            .ok_or_else(|| self.not_found(res, id))?;
         Stored::decode(&item.body, item.version)
     }
 
@@ -92,7 +98,7 @@ impl Directory {
         let members = take_members(&mut attrs, res);
         let at = now();
         let stored = Stored { id: new_id(), created: at.clone(), last_modified: at, attrs, version: 1 };
-        let mut head = vec![Write::Put { item: self.item(t, res, &stored), cond: Condition::NotExists }];
+        let mut head = vec![Write::Put { item: self.item(t, res, &stored)?, cond: Condition::NotExists }];
         head.extend(index_writes(t, res, None, Some(&stored)));
         let add = members.map(|m| vec![MemberOp::Add(m)]).unwrap_or_default();
         self.commit(t, &stored, head, add).await.map_err(|e| self.explain(e, res, &stored))?;
@@ -134,7 +140,9 @@ impl Directory {
     }
 
     /// Read-modify-write with optimistic concurrency: retried when another writer won,
-    /// unless the client pinned a version with If-Match (then 412).
+    /// unless the client pinned a version with If-Match (then 412). A change of members
+    /// only does not rewrite the group: it touches it (raises its version), so concurrent
+    /// changes of distinct members all succeed.
     async fn update<F>(
         &self,
         t: &TenantId,
@@ -146,7 +154,7 @@ impl Directory {
     where
         F: Fn(&Stored) -> DomainResult<(serde_json::Map<String, Value>, Vec<MemberOp>)>,
     {
-        for _ in 0..ATTEMPTS {
+        for attempt in 0..ATTEMPTS {
             let old = self.get(t, res, id).await?;
             if if_match.is_some_and(|v| v != old.version) {
                 return Err(DomainError::PreconditionFailed);
@@ -155,38 +163,77 @@ impl Directory {
             if attrs == old.attrs && member_ops.is_empty() {
                 return Ok(old);
             }
+            let key = keys::resource(t.as_str(), res.kind(), id);
+            let members_only = attrs == old.attrs;
             let new = Stored { attrs, last_modified: now(), version: old.version + 1, ..old.clone() };
-            let mut head = vec![Write::Put { item: self.item(t, res, &new), cond: Condition::Version(old.version) }];
+            let mut head = if members_only {
+                let cond = if if_match.is_some() { Condition::Version(old.version) } else { Condition::Exists };
+                vec![Write::Touch { key, cond }]
+            } else {
+                vec![Write::Put { item: self.item(t, res, &new)?, cond: Condition::Version(old.version) }]
+            };
             head.extend(index_writes(t, res, Some(&old), Some(&new)));
             match self.commit(t, &new, head, member_ops).await {
+                // A touch leaves the body as it was; the version is read back for the ETag.
+                Ok(()) if members_only => return self.get(t, res, id).await,
                 Ok(()) => return Ok(new),
                 Err(CommitError::Condition(0)) if if_match.is_some() => return Err(DomainError::PreconditionFailed),
-                Err(CommitError::Condition(0)) => continue,
+                Err(CommitError::Condition(0)) if members_only => return Err(self.not_found(res, id)),
+                Err(CommitError::Condition(0)) => backoff(attempt).await,
+                Err(CommitError::Locked) => plan::wait_for(self.table.as_ref(), t, res.kind(), id).await?,
                 Err(e) => return Err(self.explain(e, res, &new)),
             }
         }
         Err(DomainError::Busy)
     }
 
+    /// Deletes a resource with its memberships: in one transaction, conditioned on the version
+    /// read (a membership added since then has touched a user, and an added member has touched
+    /// the group), or, past one transaction's size, as a pending clean-up (`plan`).
     pub async fn delete(&self, t: &TenantId, res: Resource, id: &str, if_match: Option<u64>) -> DomainResult<()> {
-        let old = self.get(t, res, id).await?;
-        if if_match.is_some_and(|v| v != old.version) {
-            return Err(DomainError::PreconditionFailed);
+        let table = self.table.as_ref();
+        for attempt in 0..ATTEMPTS {
+            let old = match self.get(t, res, id).await {
+                Ok(old) => old,
+                Err(e @ DomainError::NotFound(_)) => {
+                    // A clean-up left behind by a failed DELETE is finished by its retry.
+                    plan::settle(table, t, res.kind(), id).await?;
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
+            };
+            if if_match.is_some_and(|v| v != old.version) {
+                return Err(DomainError::PreconditionFailed);
+            }
+            let mut head = vec![Write::Delete {
+                key: keys::resource(t.as_str(), res.kind(), id),
+                cond: Condition::Version(old.version),
+            }];
+            head.extend(index_writes(t, res, Some(&old), None));
+            // Each membership is two deletions; the rest of the transaction is the head and a check.
+            let room = (MAX_TRANSACTION_WRITES - head.len() - 1) / 2;
+            let result = if let Some(links) = members::links(table, t, res, id, room).await? {
+                let lock = keys::pending(t.as_str(), res.kind(), id);
+                let mut writes = head.clone();
+                writes.push(Write::Check { key: lock, cond: Condition::NotExists });
+                writes.extend(links.into_iter().flatten());
+                match table.transact(writes).await {
+                    Ok(()) => Ok(()),
+                    Err(StoreError::ConditionFailed { index }) if index == head.len() => Err(CommitError::Locked),
+                    Err(e) => Err(e.into()),
+                }
+            } else {
+                plan::run_delete(self, t, res.kind(), id, head).await
+            };
+            match result {
+                Ok(()) => return Ok(()),
+                Err(CommitError::Condition(_)) if if_match.is_some() => return Err(DomainError::PreconditionFailed),
+                Err(CommitError::Condition(_)) => backoff(attempt).await,
+                Err(CommitError::Locked) => plan::wait_for(table, t, res.kind(), id).await?,
+                Err(CommitError::Other(e)) => return Err(e),
+            }
         }
-        // Memberships go first: a DELETE that fails half-way leaves the resource in place
-        // to be deleted again, never a membership pointing at nothing.
-        members::remove_all_of(self, t, res, id).await?;
-        let mut writes = vec![Write::Delete {
-            key: keys::resource(t.as_str(), res.kind(), id),
-            cond: if_match.map_or(Condition::Exists, Condition::Version),
-        }];
-        writes.extend(index_writes(t, res, Some(&old), None));
-        match self.table.transact(writes).await {
-            Ok(()) => Ok(()),
-            Err(StoreError::ConditionFailed { .. }) if if_match.is_some() => Err(DomainError::PreconditionFailed),
-            Err(StoreError::ConditionFailed { .. }) => Err(DomainError::NotFound(format!("{} {id}", res.noun()))),
-            Err(e) => Err(e.into()),
-        }
+        Err(DomainError::Busy)
     }
 
     /// Members of a group, in user-id order.
@@ -199,14 +246,20 @@ impl Directory {
         members::groups_of(self, t, user_id).await
     }
 
-    pub(crate) fn item(&self, t: &TenantId, res: Resource, s: &Stored) -> Item {
-        Item {
+    /// Completes every abandoned multi-transaction change of a tenant (all pending ones with
+    /// `force`); returns how many.
+    pub async fn repair(&self, t: &TenantId, force: bool) -> DomainResult<usize> {
+        plan::repair(self, t, force).await
+    }
+
+    pub(crate) fn item(&self, t: &TenantId, res: Resource, s: &Stored) -> DomainResult<Item> {
+        Ok(Item {
             key: keys::resource(t.as_str(), res.kind(), &s.id),
             gsi1: Some(keys::listed(t.as_str(), res.kind(), &s.id)),
             version: s.version,
             count: 0,
-            body: s.encode(),
-        }
+            body: s.encode(res.noun())?,
+        })
     }
 
     async fn commit(&self, t: &TenantId, s: &Stored, head: Vec<Write>, ops: Vec<MemberOp>) -> Result<(), CommitError> {
@@ -214,6 +267,10 @@ impl Directory {
             return Ok(self.table.transact(head).await?);
         }
         members::commit_with_members(self, t, &s.id, head, ops).await
+    }
+
+    fn not_found(&self, res: Resource, id: &str) -> DomainError {
+        DomainError::NotFound(format!("{} {id}", res.noun()))
     }
 
     fn explain(&self, e: CommitError, res: Resource, s: &Stored) -> DomainError {
@@ -225,10 +282,17 @@ impl Directory {
                 res.unique_attr(),
                 s.unique_name(res.rt())
             )),
-            CommitError::Condition(_) => DomainError::Busy,
+            CommitError::Condition(_) | CommitError::Locked => DomainError::Busy,
             CommitError::Other(e) => e,
         }
     }
+}
+
+/// A short, jittered pause before retrying a lost race, so that racing writers spread out.
+async fn backoff(attempt: usize) {
+    let base = 1u64 << attempt.min(6);
+    let jitter = rand::random::<u64>() % (base + 1);
+    tokio::time::sleep(std::time::Duration::from_millis(base + jitter)).await;
 }
 
 /// Group members arrive inside the resource on POST/PUT; they are stored apart.

@@ -22,6 +22,15 @@ pub enum DomainError {
     /// Concurrent writers kept winning; the client may retry.
     #[error("the resource is being changed concurrently; retry")]
     Busy,
+    /// The change was committed (reads show it) but its last writes failed; the next write to
+    /// the record, or a repair pass, completes them.
+    #[error(
+        "the change was committed, but completing it failed ({0}); it is completed by the next write to this resource, and retrying the request is safe"
+    )]
+    Unfinished(String),
+    /// The stored representation would exceed the size bound.
+    #[error("{0}")]
+    TooLarge(String),
     #[error("storage failed: {0}")]
     Store(#[from] StoreError),
 }

@@ -1,15 +1,23 @@
-//! Group membership: one item per (group, user), indexed the other way in GSI1, so a
-//! group of 100k members is 100k small items, never one growing document.
+//! Group membership: one item per (group, user) in the group's partition (carrying the
+//! member's display text) and its twin in the user's partition, written and deleted in the
+//! same transaction, so a group's members and a user's groups are both strongly consistent
+//! reads. A group of 100k members is 100k small items, never one growing document.
+//!
+//! Adding a member also touches the user's record (raises its version): a user DELETE is
+//! conditioned on the version it read, so a membership added after that read makes the
+//! delete retry instead of leaving the membership behind.
 
 use super::directory::{CommitError, Directory, Resource, key_of};
 use super::error::{DomainError, DomainResult};
+use super::plan::{self, Pending, Step};
 use super::records::{Stored, valid_id};
 use super::tenant::TenantId;
 use crate::scim::filter::matches_element;
 use crate::scim::patch::MemberOp;
 use crate::scim::schema::{GROUP_TYPE, find};
-use crate::store::keys;
-use crate::store::{Condition, Index, Item, Key, MAX_TRANSACTION_WRITES, Query, Table, Write};
+use crate::store::keys::{self, Kind};
+use crate::store::{Condition, Index, Item, Key, MAX_TRANSACTION_WRITES, Query, StoreError, Table, Write};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -30,10 +38,20 @@ impl MemberRecord {
     }
 }
 
-/// Every item of a query, following pages.
-async fn query_all(table: &dyn Table, index: Index, pk: String, sk_prefix: String) -> DomainResult<Vec<Item>> {
+/// The body of a group-side membership item.
+#[derive(Serialize, Deserialize)]
+struct MemberBody {
+    display: Option<String>,
+}
+
+pub(crate) fn undecodable(what: &str, e: impl std::fmt::Display) -> DomainError {
+    DomainError::Store(StoreError::Backend(format!("undecodable {what}: {e}")))
+}
+
+/// Every item of a table partition whose sort key starts with `sk_prefix`, following pages.
+pub(crate) async fn query_all(table: &dyn Table, pk: String, sk_prefix: &str) -> DomainResult<Vec<Item>> {
     let mut out = Vec::new();
-    let mut q = Query::new(index, pk, sk_prefix, PAGE);
+    let mut q = Query::new(Index::Table, pk, sk_prefix, PAGE);
     loop {
         let page = table.query(&q).await?;
         out.extend(page.items);
@@ -53,31 +71,49 @@ pub(crate) async fn get_all(table: &dyn Table, keys: &[Key]) -> DomainResult<Vec
     Ok(out)
 }
 
+fn member_record(i: &Item) -> DomainResult<MemberRecord> {
+    let user_id = keys::member_user_id(&i.key.sk).ok_or_else(|| undecodable("membership key", &i.key.sk))?;
+    let body: MemberBody = serde_json::from_slice(&i.body).map_err(|e| undecodable("membership", e))?;
+    Ok(MemberRecord { user_id: user_id.to_owned(), display: body.display })
+}
+
+/// Members of a group as readers must see them: what is stored, with a pending member change
+/// applied on top (it is committed; only its writes may still be under way). One query reads
+/// the memberships, the lock and the plan, which share the group's partition.
 pub(crate) async fn list(dir: &Directory, t: &TenantId, group_id: &str) -> DomainResult<Vec<MemberRecord>> {
-    let partition = keys::member(t.as_str(), group_id, "");
-    let items = query_all(dir.table.as_ref(), Index::Table, partition.pk, partition.sk).await?;
-    Ok(items
-        .into_iter()
-        .filter_map(|i| {
-            let user_id = keys::member_user_id(&i.key.sk)?.to_owned();
-            let body: Value = serde_json::from_slice(&i.body).unwrap_or(Value::Null);
-            let display = body.get("display").and_then(Value::as_str).map(str::to_owned);
-            Some(MemberRecord { user_id, display })
-        })
-        .collect())
+    let items = query_all(dir.table.as_ref(), keys::partition(t.as_str(), Kind::Group, group_id), "").await?;
+    let lock_key = keys::pending(t.as_str(), Kind::Group, group_id);
+    let mut members = BTreeMap::new();
+    let (mut lock, mut chunks) = (None, Vec::new());
+    for item in &items {
+        if keys::member_user_id(&item.key.sk).is_some() {
+            let m = member_record(item)?;
+            members.insert(m.user_id, m.display);
+        } else if item.key == lock_key {
+            lock = Some(Pending::decode(item)?);
+        } else if item.key.sk.starts_with(keys::PLAN_PREFIX) {
+            chunks.push(item);
+        }
+    }
+    if let Some(lock) = lock {
+        for step in lock.steps(&chunks)? {
+            match step {
+                Step::Add { user, display } => members.insert(user, display),
+                Step::Remove { user } => members.remove(&user),
+            };
+        }
+    }
+    Ok(members.into_iter().map(|(user_id, display)| MemberRecord { user_id, display }).collect())
 }
 
-/// Membership items of a user (found through GSI1), with the group id of each.
-async fn memberships_of(dir: &Directory, t: &TenantId, user_id: &str) -> DomainResult<Vec<(Key, String)>> {
-    let items = query_all(dir.table.as_ref(), Index::Gsi1, keys::groups_of(t.as_str(), user_id), String::new()).await?;
-    Ok(items.into_iter().filter_map(|i| Some((i.key, i.gsi1?.sk))).collect())
-}
-
+/// The groups a user belongs to, as (group id, displayName), from the user's partition.
 pub(crate) async fn groups_of(dir: &Directory, t: &TenantId, user_id: &str) -> DomainResult<Vec<(String, String)>> {
-    let ids: Vec<String> = memberships_of(dir, t, user_id).await?.into_iter().map(|(_, g)| g).collect();
-    let keys: Vec<Key> = ids.iter().map(|g| key_of(t, Resource::Group, g)).collect();
+    let table = dir.table.as_ref();
+    let items = query_all(table, keys::partition(t.as_str(), Kind::User, user_id), keys::GROUP_OF_PREFIX).await?;
+    let keys: Vec<Key> =
+        items.iter().filter_map(|i| keys::group_of_id(&i.key.sk)).map(|g| key_of(t, Resource::Group, g)).collect();
     let mut groups = Vec::new();
-    for item in get_all(dir.table.as_ref(), &keys).await? {
+    for item in get_all(table, &keys).await? {
         let g = Stored::decode(&item.body, item.version)?;
         let name = g.unique_name(&GROUP_TYPE).to_owned();
         groups.push((g.id, name));
@@ -86,17 +122,54 @@ pub(crate) async fn groups_of(dir: &Directory, t: &TenantId, user_id: &str) -> D
     Ok(groups)
 }
 
-/// Deletes every membership of a user or group (before the resource itself goes).
-pub(crate) async fn remove_all_of(dir: &Directory, t: &TenantId, res: Resource, id: &str) -> DomainResult<()> {
-    let keys: Vec<Key> = match res {
-        Resource::User => memberships_of(dir, t, id).await?.into_iter().map(|(k, _)| k).collect(),
-        Resource::Group => list(dir, t, id).await?.iter().map(|m| keys::member(t.as_str(), id, &m.user_id)).collect(),
+/// The removals of every membership of a user or group, if there are at most `most`.
+pub(crate) async fn links(
+    table: &dyn Table,
+    t: &TenantId,
+    res: Resource,
+    id: &str,
+    most: usize,
+) -> DomainResult<Option<Vec<Vec<Write>>>> {
+    let (kind, prefix) = match res {
+        Resource::User => (Kind::User, keys::GROUP_OF_PREFIX),
+        Resource::Group => (Kind::Group, keys::MEMBER_PREFIX),
     };
-    for chunk in keys.chunks(MAX_TRANSACTION_WRITES) {
-        let writes = chunk.iter().map(|k| Write::Delete { key: k.clone(), cond: Condition::None }).collect();
-        dir.table.transact(writes).await?;
+    let page = table.query(&Query::new(Index::Table, keys::partition(t.as_str(), kind, id), prefix, most)).await?;
+    if page.next.is_some() {
+        return Ok(None);
     }
-    Ok(())
+    page.items.iter().map(|i| removal(t, res, id, &i.key.sk)).collect::<DomainResult<Vec<_>>>().map(Some)
+}
+
+/// The removal of the membership named by sort key `sk` in the partition of `res` `id`.
+pub(crate) fn removal(t: &TenantId, res: Resource, id: &str, sk: &str) -> DomainResult<Vec<Write>> {
+    let step = |group: &str, user: &str| step_writes(t, group, &Step::Remove { user: user.to_owned() });
+    match res {
+        Resource::User => keys::group_of_id(sk).map(|g| step(g, id)),
+        Resource::Group => keys::member_user_id(sk).map(|u| step(id, u)),
+    }
+    .ok_or_else(|| undecodable("membership key", sk))?
+}
+
+/// The writes of one step: both sides of the membership, and for an addition a touch of the
+/// user's record, which fails (and so drops the step) if the user is gone.
+pub(crate) fn step_writes(t: &TenantId, group_id: &str, step: &Step) -> DomainResult<Vec<Write>> {
+    let t_ = t.as_str();
+    Ok(match step {
+        Step::Add { user, display } => {
+            let body = serde_json::to_vec(&MemberBody { display: display.clone() })
+                .map_err(|e| undecodable("membership", e))?;
+            vec![
+                Write::Put { item: Item::new(keys::member(t_, group_id, user), body), cond: Condition::None },
+                Write::Put { item: Item::new(keys::group_of(t_, user, group_id), Vec::new()), cond: Condition::None },
+                Write::Touch { key: key_of(t, Resource::User, user), cond: Condition::Exists },
+            ]
+        }
+        Step::Remove { user } => vec![
+            Write::Delete { key: keys::member(t_, group_id, user), cond: Condition::None },
+            Write::Delete { key: keys::group_of(t_, user, group_id), cond: Condition::None },
+        ],
+    })
 }
 
 /// The net effect of a sequence of member operations.
@@ -111,9 +184,10 @@ async fn fold(
     t: &TenantId,
     group_id: &str,
     ops: Vec<MemberOp>,
-) -> DomainResult<(Change, Vec<MemberRecord>)> {
+) -> DomainResult<(Change, Option<Vec<MemberRecord>>)> {
     let needs_current = ops.iter().any(|o| matches!(o, MemberOp::RemoveWhere(_) | MemberOp::Replace(_)));
-    let current = if needs_current { list(dir, t, group_id).await? } else { Vec::new() };
+    let current = if needs_current { Some(list(dir, t, group_id).await?) } else { None };
+    let now = current.as_deref().unwrap_or(&[]);
     let members_attr = find(GROUP_TYPE.core.attributes, "members");
     let mut c = Change::default();
     for op in ops {
@@ -127,11 +201,11 @@ async fn fold(
             }
             MemberOp::Replace(refs) => {
                 c.add = refs.into_iter().map(|r| (r.value, r.display)).collect();
-                c.remove = current.iter().map(|m| m.user_id.clone()).filter(|id| !c.add.contains_key(id)).collect();
+                c.remove = now.iter().map(|m| m.user_id.clone()).filter(|id| !c.add.contains_key(id)).collect();
                 continue;
             }
             MemberOp::Remove(ids) => ids,
-            MemberOp::RemoveWhere(f) => current
+            MemberOp::RemoveWhere(f) => now
                 .iter()
                 .filter(|m| members_attr.is_some_and(|a| matches_element(&f, &m.to_json(), a)))
                 .map(|m| m.user_id.clone())
@@ -145,10 +219,34 @@ async fn fold(
     Ok((c, current))
 }
 
-/// Commits `head` (the group's own writes) with the membership changes of `ops`.
-/// Members are users that exist: unknown ids are ignored, as Entra's reference expects.
-/// Each added member carries a check that its user still exists, so a concurrent user
-/// DELETE cannot leave a dangling membership.
+/// The steps of a change: additions of users that exist (unknown ids are ignored, as Entra's
+/// reference expects), with the display text given or the user's displayName; removals.
+async fn steps(
+    dir: &Directory,
+    t: &TenantId,
+    change: Change,
+    current: Option<&[MemberRecord]>,
+) -> DomainResult<Vec<Step>> {
+    let wanted: Vec<Key> =
+        change.add.keys().filter(|id| valid_id(id)).map(|id| key_of(t, Resource::User, id)).collect();
+    let unchanged: BTreeMap<&str, &Option<String>> =
+        current.unwrap_or(&[]).iter().map(|m| (m.user_id.as_str(), &m.display)).collect();
+    let mut out = Vec::new();
+    for user in get_all(dir.table.as_ref(), &wanted).await? {
+        let u = Stored::decode(&user.body, user.version)?;
+        let given = change.add.get(&u.id).cloned().flatten();
+        let display = given.or_else(|| u.attrs.get("displayName").and_then(Value::as_str).map(str::to_owned));
+        if unchanged.get(u.id.as_str()) != Some(&&display) {
+            out.push(Step::Add { user: u.id, display });
+        }
+    }
+    out.extend(change.remove.into_iter().filter(|id| valid_id(id)).map(|user| Step::Remove { user }));
+    Ok(out)
+}
+
+/// Commits `head` (the group's own writes) with the membership changes of `ops`: in one
+/// transaction when they fit, else as a pending change (`plan`) that readers already see
+/// whole. Either way the group's lock must be free: a pending change is settled first.
 pub(crate) async fn commit_with_members(
     dir: &Directory,
     t: &TenantId,
@@ -157,99 +255,43 @@ pub(crate) async fn commit_with_members(
     ops: Vec<MemberOp>,
 ) -> Result<(), CommitError> {
     let (change, current) = fold(dir, t, group_id, ops).await.map_err(CommitError::Other)?;
-    let wanted: Vec<Key> =
-        change.add.keys().filter(|id| valid_id(id)).map(|id| key_of(t, Resource::User, id)).collect();
-    let users = get_all(dir.table.as_ref(), &wanted).await.map_err(CommitError::Other)?;
-    let unchanged: BTreeMap<&str, &Option<String>> = current.iter().map(|m| (m.user_id.as_str(), &m.display)).collect();
-    let mut units: Vec<Vec<Write>> = Vec::new();
-    for user in users {
-        let Ok(u) = Stored::decode(&user.body, user.version) else { continue };
-        let given = change.add.get(&u.id).cloned().flatten();
-        let display = given.or_else(|| u.attrs.get("displayName").and_then(Value::as_str).map(str::to_owned));
-        if unchanged.get(u.id.as_str()) == Some(&&display) {
-            continue;
-        }
-        let mut item =
-            Item::new(keys::member(t.as_str(), group_id, &u.id), json!({"display": display}).to_string().into_bytes());
-        item.gsi1 = Some(keys::member_of(t.as_str(), &u.id, group_id));
-        units.push(vec![
-            Write::Put { item, cond: Condition::None },
-            Write::Check { key: user.key, cond: Condition::Exists },
-        ]);
+    let steps = steps(dir, t, change, current.as_deref()).await.map_err(CommitError::Other)?;
+    let lock = keys::pending(t.as_str(), Kind::Group, group_id);
+    let mut writes_of = Vec::with_capacity(steps.len());
+    for s in &steps {
+        writes_of.push(step_writes(t, group_id, s).map_err(CommitError::Other)?);
     }
-    for id in change.remove.iter().filter(|id| valid_id(id)) {
-        units.push(vec![Write::Delete { key: keys::member(t.as_str(), group_id, id), cond: Condition::None }]);
+    let total: usize = head.len() + 1 + writes_of.iter().map(Vec::len).sum::<usize>();
+    if total > MAX_TRANSACTION_WRITES {
+        return plan::run_members(dir, t, group_id, head, steps).await;
     }
-    let guard = Write::Check { key: key_of(t, Resource::Group, group_id), cond: Condition::Exists };
-    transact_units(dir.table.as_ref(), head, units, guard).await
-}
-
-/// Packs `units` (writes that must land together) into transactions of at most 100
-/// writes, the first led by `head`, the rest by `guard`, and commits them as one
-/// ordered sequence. A unit whose own condition fails (its user was deleted meanwhile)
-/// is dropped and the rest of the sequence retried.
-async fn transact_units(
-    table: &dyn Table,
-    head: Vec<Write>,
-    mut units: Vec<Vec<Write>>,
-    guard: Write,
-) -> Result<(), CommitError> {
-    let mut lead = head;
     loop {
-        let batches = pack(&lead, &guard, &mut units);
-        let transactions: Vec<Vec<Write>> =
-            batches.iter().map(|(lead, b)| lead.iter().chain(b.iter().flatten()).cloned().collect()).collect();
-        let (applied, result) = table.transact_seq(transactions).await;
-        let Err(e) = result else { return Ok(()) };
-        let mut failed = batches.into_iter().skip(applied);
-        let err = CommitError::from(e);
-        // Only a failed condition can be recovered here; the store's own errors pass on as they are.
-        let (Some((failed_lead, mut batch)), &CommitError::Condition(index)) = (failed.next(), &err) else {
-            return Err(err);
+        let mut writes = head.clone();
+        writes.push(Write::Check { key: lock.clone(), cond: Condition::NotExists });
+        writes.extend(writes_of.iter().flatten().cloned());
+        let Err(e) = dir.table.transact(writes).await else { return Ok(()) };
+        let StoreError::ConditionFailed { index } = e else { return Err(e.into()) };
+        if index < head.len() {
+            return Err(CommitError::Condition(index));
+        }
+        if index == head.len() {
+            return Err(CommitError::Locked);
+        }
+        // A step whose user was deleted meanwhile: drop it and commit the rest.
+        let Some(pos) = unit_at(&writes_of, index - head.len() - 1) else {
+            return Err(CommitError::Other(DomainError::Busy));
         };
-        if index < failed_lead.len() {
-            return Err(match failed_lead.first() {
-                Some(Write::Check { .. }) => CommitError::Other(DomainError::NotFound("group".into())),
-                _ => CommitError::Condition(index),
-            });
-        }
-        // Find the unit that failed, drop it, and retry from this transaction on.
-        let mut i = index - failed_lead.len();
-        let pos = batch.iter().position(|u| {
-            if i < u.len() {
-                true
-            } else {
-                i -= u.len();
-                false
-            }
-        });
-        if let Some(pos) = pos {
-            batch.remove(pos);
-        }
-        units = batch.into_iter().chain(failed.flat_map(|(_, b)| b)).collect();
-        lead = failed_lead;
-        if units.is_empty() && applied > 0 {
-            return Ok(());
-        }
+        writes_of.remove(pos);
     }
 }
 
-/// Splits the units into transactions: the first led by `head`, the others by `guard`.
-fn pack(head: &[Write], guard: &Write, units: &mut Vec<Vec<Write>>) -> Vec<(Vec<Write>, Vec<Vec<Write>>)> {
-    let mut batches = Vec::new();
-    let mut lead = head.to_vec();
-    loop {
-        let mut size = lead.len();
-        let taken = units.iter().take_while(|u| {
-            size += u.len();
-            size <= MAX_TRANSACTION_WRITES
-        });
-        let n = taken.count();
-        let batch: Vec<Vec<Write>> = units.drain(..n).collect();
-        batches.push((lead, batch));
-        if units.is_empty() {
-            return batches;
+/// Which of `units` holds write number `index`, counting from the first unit's first write.
+pub(crate) fn unit_at(units: &[Vec<Write>], mut index: usize) -> Option<usize> {
+    for (pos, u) in units.iter().enumerate() {
+        if index < u.len() {
+            return Some(pos);
         }
-        lead = vec![guard.clone()];
+        index -= u.len();
     }
+    None
 }

@@ -5,6 +5,7 @@ pub mod directory;
 pub mod error;
 pub mod listing;
 pub mod members;
+mod plan;
 pub mod records;
 pub mod tenant;
 

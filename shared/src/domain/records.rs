@@ -22,9 +22,23 @@ pub struct Stored {
     pub version: u64,
 }
 
+/// The largest stored representation of a user or group: far below DynamoDB's 400 KB item
+/// limit, and a page of the largest lists well inside Lambda's 6 MB response (the page is cut
+/// short by size, see `api::resources`).
+pub const MAX_RECORD_BYTES: usize = 100 * 1024;
+
 impl Stored {
-    pub fn encode(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
+    /// The stored body, refused past [`MAX_RECORD_BYTES`].
+    pub fn encode(&self, noun: &str) -> DomainResult<Vec<u8>> {
+        let body = serde_json::to_vec(self)
+            .map_err(|e| DomainError::Store(StoreError::Backend(format!("unencodable record: {e}"))))?;
+        if body.len() > MAX_RECORD_BYTES {
+            return Err(DomainError::TooLarge(format!(
+                "the {noun} would take {} bytes stored, more than the {MAX_RECORD_BYTES} allowed",
+                body.len()
+            )));
+        }
+        Ok(body)
     }
 
     pub fn decode(body: &[u8], version: u64) -> DomainResult<Self> {

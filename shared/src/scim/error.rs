@@ -62,6 +62,9 @@ impl ScimError {
     pub fn no_target(detail: impl Into<String>) -> Self {
         Self::bad_request(ScimType::NoTarget, detail)
     }
+    pub fn too_many(detail: impl Into<String>) -> Self {
+        Self::bad_request(ScimType::TooMany, detail)
+    }
     pub fn invalid_version(detail: impl Into<String>) -> Self {
         Self::bad_request(ScimType::InvalidVers, detail)
     }

@@ -10,6 +10,7 @@ use super::path::{AttrPath, PatchPath, Target};
 use super::resource::{check_required, normalize_value, object_entry, writable};
 use super::schema::{Attribute, Mutability, ResourceType};
 use serde_json::{Map, Value};
+use std::collections::HashSet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpKind {
@@ -23,6 +24,8 @@ pub struct Operation {
     pub kind: OpKind,
     pub path: Option<PatchPath>,
     pub value: Option<Value>,
+    /// A `remove` whose path is an extension schema's URN: the whole extension goes.
+    pub extension: Option<&'static str>,
 }
 
 /// A member reference as written by the client (`value` is the user id).
@@ -70,17 +73,33 @@ fn parse_op(op: &Value, rt: &ResourceType) -> ScimResult<Operation> {
         Some("remove") => OpKind::Remove,
         other => return Err(ScimError::invalid_syntax(format!("unknown op {other:?}"))),
     };
+    let value = field(op, "value").filter(|v| !v.is_null()).cloned();
+    // A path that is an extension's URN names the extension object as a whole: add and
+    // replace take its attributes (as the no-path form with that URN key does), remove drops it.
+    if let Some(Value::String(p)) = field(op, "path")
+        && let Some(ext) = rt.extension(p.trim())
+    {
+        return match (kind, value) {
+            (OpKind::Remove, _) => Ok(Operation { kind, path: None, value: None, extension: Some(ext.id) }),
+            (_, Some(v @ Value::Object(_))) => {
+                let value = Some(Value::Object(Map::from_iter([(ext.id.to_owned(), v)])));
+                Ok(Operation { kind, path: None, value, extension: None })
+            }
+            (_, _) => {
+                Err(ScimError::invalid_value(format!("a value for '{}' must be an object of its attributes", ext.id)))
+            }
+        };
+    }
     let path = match field(op, "path") {
         None | Some(Value::Null) => None,
         Some(Value::String(p)) if p.trim().is_empty() => None,
         Some(Value::String(p)) => Some(PatchPath::parse(p, rt)?),
         Some(_) => return Err(ScimError::invalid_path("'path' must be a string")),
     };
-    let value = field(op, "value").filter(|v| !v.is_null()).cloned();
     match (kind, &path, &value) {
         (OpKind::Remove, None, _) => Err(ScimError::no_target("'remove' needs a path")),
         (OpKind::Add | OpKind::Replace, _, None) => Err(ScimError::invalid_syntax("'add' and 'replace' need a value")),
-        _ => Ok(Operation { kind, path, value }),
+        _ => Ok(Operation { kind, path, value, extension: None }),
     }
 }
 
@@ -89,6 +108,10 @@ fn parse_op(op: &Value, rt: &ResourceType) -> ScimResult<Operation> {
 pub fn apply(attrs: &mut Map<String, Value>, ops: &[Operation], rt: &ResourceType) -> ScimResult<Vec<MemberOp>> {
     let mut members = Vec::new();
     for op in ops {
+        if let Some(ext) = op.extension {
+            attrs.remove(ext);
+            continue;
+        }
         match (&op.path, &op.value) {
             (Some(path), value) => apply_at(attrs, op.kind, path, value.as_ref(), rt, &mut members, true)?,
             (None, Some(Value::Object(fields))) => {
@@ -179,9 +202,14 @@ fn edit_whole(
     match (kind, sub) {
         (OpKind::Remove, None) if top.multi && value.is_some() => {
             // Entra: `{"op":"Remove","path":"emails","value":[{"value":"x"}]}` removes only those.
-            let gone: Vec<Value> = coerce(top, value)?.and_then(|v| v.as_array().cloned()).unwrap_or_default();
+            let gone: HashSet<String> = match coerce(top, value)? {
+                Some(Value::Array(items)) => {
+                    items.iter().filter_map(|g| g.get("value")).map(Value::to_string).collect()
+                }
+                _ => HashSet::new(),
+            };
             if let Some(Value::Array(items)) = obj.get_mut(name) {
-                items.retain(|i| !gone.iter().any(|g| g.get("value").is_some_and(|gv| i.get("value") == Some(gv))));
+                items.retain(|i| !i.get("value").is_some_and(|v| gone.contains(&v.to_string())));
             }
         }
         (OpKind::Remove, None) => {
@@ -217,8 +245,10 @@ fn edit_whole(
                         i.remove("primary");
                     });
                 }
+                // Objects serialise with sorted keys, so equal values have equal text: one pass.
+                let mut seen: HashSet<String> = items.iter().map(Value::to_string).collect();
                 for v in new {
-                    if !items.contains(&v) {
+                    if seen.insert(v.to_string()) {
                         items.push(v);
                     }
                 }

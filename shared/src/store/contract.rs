@@ -27,6 +27,38 @@ pub async fn run_all(table: &dyn Table) {
     get_many_returns_what_exists(table, &p("g")).await;
     concurrent_unique_inserts_admit_one(table, &p("h")).await;
     sequences_stop_at_the_first_failure(table, &p("i")).await;
+    touches_raise_the_version_only(table, &p("j")).await;
+}
+
+async fn touches_raise_the_version_only(t: &dyn Table, pk: &str) {
+    let key = Key::new(pk, "R");
+    let touch = |cond| Write::Touch { key: key.clone(), cond };
+    // A missing item is never created by a touch, whatever the condition.
+    for cond in [Condition::None, Condition::Exists, Condition::Version(0)] {
+        let err = t.transact(vec![touch(cond)]).await.unwrap_err();
+        assert!(matches!(err, StoreError::ConditionFailed { index: 0 }), "{err:?}");
+    }
+    assert_eq!(t.get(&key).await.unwrap(), None);
+    assert!(matches!(t.transact(vec![touch(Condition::NotExists)]).await, Err(StoreError::Invalid(_))));
+    let indexed = Item { gsi1: Some(Key::new(format!("{pk}#IDX"), "r")), ..item(pk, "R", 3, "body") };
+    t.transact(vec![put(indexed, Condition::NotExists)]).await.unwrap();
+    t.transact(vec![touch(Condition::Exists)]).await.unwrap();
+    let err = t.transact(vec![touch(Condition::Version(3))]).await.unwrap_err();
+    assert!(matches!(err, StoreError::ConditionFailed { index: 0 }));
+    t.transact(vec![touch(Condition::Version(4))]).await.unwrap();
+    let got = t.get(&key).await.unwrap().unwrap();
+    assert_eq!((got.version, got.body.as_slice()), (5, b"body".as_slice()));
+    let listed = t.query(&Query::new(Index::Gsi1, format!("{pk}#IDX"), "", 10)).await.unwrap();
+    assert_eq!(listed.items.iter().map(|i| i.version).collect::<Vec<_>>(), vec![5]);
+    // A writer conditioned on the version it read loses to a touch in between.
+    let err = t.transact(vec![put(item(pk, "R", 5, "stale"), Condition::Version(4))]).await.unwrap_err();
+    assert!(matches!(err, StoreError::ConditionFailed { index: 0 }));
+    // Concurrent touches all apply.
+    let touches = (0..10).map(|_| t.transact(vec![Write::Touch { key: key.clone(), cond: Condition::Exists }]));
+    for r in join_all(touches).await {
+        r.unwrap();
+    }
+    assert_eq!(t.get(&key).await.unwrap().unwrap().version, 15);
 }
 
 async fn sequences_stop_at_the_first_failure(t: &dyn Table, pk: &str) {

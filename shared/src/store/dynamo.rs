@@ -133,6 +133,26 @@ fn transact_item(table: &str, w: &Write) -> Result<TransactWriteItem, StoreError
                 .map_err(backend)?;
             b.update(update)
         }
+        Write::Touch { key, cond } => {
+            // Existence is always part of the condition: an update would otherwise create the item.
+            let mut values = HashMap::from([(":one".to_owned(), AttributeValue::N("1".into()))]);
+            let expr = match cond {
+                Condition::Version(v) => {
+                    values.insert(":v".into(), AttributeValue::N(v.to_string()));
+                    "attribute_exists(pk) AND v = :v"
+                }
+                _ => "attribute_exists(pk)",
+            };
+            let update = Update::builder()
+                .table_name(table)
+                .set_key(Some(key_attrs(key)))
+                .update_expression("SET v = v + :one")
+                .condition_expression(expr)
+                .set_expression_attribute_values(Some(values))
+                .build()
+                .map_err(backend)?;
+            b.update(update)
+        }
     };
     Ok(built.build())
 }

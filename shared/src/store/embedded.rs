@@ -124,15 +124,18 @@ fn apply(items: &mut Items<'_>, gsi: &mut Gsi<'_>, writes: &[Write]) -> Result<R
     for (index, w) in writes.iter().enumerate() {
         // Conditions need only the metadata; the body is read only to keep it on `Add`.
         let found = match items.get(table_key(w.key()).as_str())? {
-            Some(v) if matches!(w, Write::Add { .. }) => Some(decode(w.key().clone(), v.value())?),
+            Some(v) if matches!(w, Write::Add { .. } | Write::Touch { .. }) => {
+                Some(decode(w.key().clone(), v.value())?)
+            }
             Some(v) => Some(decode_meta(w.key().clone(), v.value())?),
             None => None,
         };
-        let cond = match w {
-            Write::Put { cond, .. } | Write::Delete { cond, .. } | Write::Check { cond, .. } => *cond,
-            Write::Add { .. } => Condition::None,
+        let (cond, must_exist) = match w {
+            Write::Put { cond, .. } | Write::Delete { cond, .. } | Write::Check { cond, .. } => (*cond, false),
+            Write::Add { .. } => (Condition::None, false),
+            Write::Touch { cond, .. } => (*cond, true),
         };
-        if !cond.holds(found.as_ref()) {
+        if !cond.holds(found.as_ref()) || (must_exist && found.is_none()) {
             return Ok(Err(StoreError::ConditionFailed { index }));
         }
         existing.push(found);
@@ -147,6 +150,10 @@ fn apply(items: &mut Items<'_>, gsi: &mut Gsi<'_>, writes: &[Write]) -> Result<R
                 item.count = item.count.saturating_add(*delta);
                 Some(item)
             }
+            Write::Touch { .. } => old.clone().map(|mut item| {
+                item.version = item.version.saturating_add(1);
+                item
+            }),
         };
         if let Some(g) = old.as_ref().and_then(|o| o.gsi1.as_ref()) {
             gsi.remove(gsi_key(g, w.key()).as_str())?;

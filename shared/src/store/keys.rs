@@ -8,7 +8,10 @@
 //! | group               | `T#{t}#G#{id}`             | `GROUP`     | `T#{t}#GROUPS`       | `{id}`  |
 //! | displayName marker  | `T#{t}#GN#{h(fold(name))}` | `UNIQUE`    |                      |         |
 //! | group externalId    | `T#{t}#GX#{h(externalId)}` | `{id}`      |                      |         |
-//! | membership          | `T#{t}#G#{gid}`            | `M#{uid}`   | `T#{t}#U#{uid}#G`    | `{gid}` |
+//! | membership (group)  | `T#{t}#G#{gid}`            | `M#{uid}`   |                      |         |
+//! | membership (user)   | `T#{t}#U#{uid}`            | `G#{gid}`   |                      |         |
+//! | pending change lock | `T#{t}#{U\|G}#{id}`        | `PENDING`   | `T#{t}#PENDING`      | `{U\|G}#{id}` |
+//! | member-change plan  | `T#{t}#G#{gid}`            | `P#{plan}#{n}` |                   |         |
 //! | resource counter    | `T#{t}#N#{kind}#{shard}`   | `COUNT`     |                      |         |
 //! | tenant (registry)   | `D#tenants`                | `{t}`       |                      |         |
 //! | token last use      | `D#token-use`              | `{t}.{tok}` |                      |         |
@@ -29,10 +32,13 @@ fn h(text: &str) -> String {
     Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The one case-normalisation rule for case-insensitive uniqueness (userName, group
-/// displayName): Unicode lowercase of the whole string, nothing trimmed or folded further.
+/// The one normalisation rule for case-insensitive uniqueness (userName, group displayName):
+/// NFKC, Unicode lowercase, NFKC again (lowercasing can leave a string unnormalised), nothing
+/// trimmed. Visually identical names (`Å` as one code point or as `A` + ring, fullwidth `ａ`,
+/// the `ﬁ` ligature) fold alike, so they cannot coexist.
 pub fn fold(text: &str) -> String {
-    text.to_lowercase()
+    use unicode_normalization::UnicodeNormalization;
+    text.nfkc().collect::<String>().to_lowercase().nfkc().collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +69,7 @@ impl Kind {
 }
 
 pub fn resource(t: &str, kind: Kind, id: &str) -> Key {
-    Key::new(format!("T#{t}#{}#{id}", kind.tag()), kind.sk())
+    Key::new(partition(t, kind, id), kind.sk())
 }
 
 /// The GSI1 key that lists a resource in its tenant's collection.
@@ -90,7 +96,11 @@ pub fn external_id_partition(t: &str, kind: Kind, external_id: &str) -> String {
 }
 
 pub const MEMBER_PREFIX: &str = "M#";
+pub const GROUP_OF_PREFIX: &str = "G#";
+pub const PLAN_PREFIX: &str = "P#";
+const PENDING: &str = "PENDING";
 
+/// A membership as the group holds it (the member's display text in the body).
 pub fn member(t: &str, group_id: &str, user_id: &str) -> Key {
     Key::new(format!("T#{t}#G#{group_id}"), format!("{MEMBER_PREFIX}{user_id}"))
 }
@@ -100,13 +110,40 @@ pub fn member_user_id(sk: &str) -> Option<&str> {
     sk.strip_prefix(MEMBER_PREFIX)
 }
 
-/// The GSI1 key of a membership: lists a user's groups.
-pub fn member_of(t: &str, user_id: &str, group_id: &str) -> Key {
-    Key::new(groups_of(t, user_id), group_id)
+/// The same membership as the user holds it: a user's groups are read from the user's own
+/// partition, strongly consistent, never from an index.
+pub fn group_of(t: &str, user_id: &str, group_id: &str) -> Key {
+    Key::new(partition(t, Kind::User, user_id), format!("{GROUP_OF_PREFIX}{group_id}"))
 }
 
-pub fn groups_of(t: &str, user_id: &str) -> String {
-    format!("T#{t}#U#{user_id}#G")
+/// The group's id, from a user-side membership item's sort key.
+pub fn group_of_id(sk: &str) -> Option<&str> {
+    sk.strip_prefix(GROUP_OF_PREFIX)
+}
+
+/// The partition of one user or group: its record, its memberships, its pending change.
+pub fn partition(t: &str, kind: Kind, id: &str) -> String {
+    format!("T#{t}#{}#{id}", kind.tag())
+}
+
+/// The lock of a change that spans several transactions (a large member change, the
+/// clean-up after deleting a user or group with many memberships).
+pub fn pending(t: &str, kind: Kind, id: &str) -> Key {
+    Key::new(partition(t, kind, id), PENDING)
+}
+
+/// The GSI1 key that lists a pending change in its tenant's list of them (for repair).
+pub fn pending_listed(t: &str, kind: Kind, id: &str) -> Key {
+    Key::new(pending_list(t), format!("{}#{id}", kind.tag()))
+}
+
+pub fn pending_list(t: &str) -> String {
+    format!("T#{t}#PENDING")
+}
+
+/// One chunk of a pending member change's plan, in the group's partition.
+pub fn plan_chunk(t: &str, group_id: &str, plan: &str, n: usize) -> Key {
+    Key::new(partition(t, Kind::Group, group_id), format!("{PLAN_PREFIX}{plan}#{n:04}"))
 }
 
 /// The counter shard an id falls in; stable, so a delete decrements what the create incremented.

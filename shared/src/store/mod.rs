@@ -93,13 +93,21 @@ pub enum Write {
         key: Key,
         delta: i64,
     },
+    /// Raises the version of an item that exists (and meets `cond`) by one, leaving the rest
+    /// of it as it is: how a change stored beside an item (a membership) tells writers that
+    /// are conditioned on the item's version that something changed. Fails on a missing item
+    /// whatever `cond` says.
+    Touch {
+        key: Key,
+        cond: Condition,
+    },
 }
 
 impl Write {
     pub fn key(&self) -> &Key {
         match self {
             Self::Put { item, .. } => &item.key,
-            Self::Delete { key, .. } | Self::Check { key, .. } | Self::Add { key, .. } => key,
+            Self::Delete { key, .. } | Self::Check { key, .. } | Self::Add { key, .. } | Self::Touch { key, .. } => key,
         }
     }
 }
@@ -189,6 +197,9 @@ pub fn validate_transaction(writes: &[Write]) -> Result<(), StoreError> {
     keys.sort();
     if keys.windows(2).any(|w| w.first() == w.get(1)) {
         return Err(StoreError::Invalid("a transaction names one key twice".into()));
+    }
+    if writes.iter().any(|w| matches!(w, Write::Touch { cond: Condition::NotExists, .. })) {
+        return Err(StoreError::Invalid("a touch needs an item that exists".into()));
     }
     Ok(())
 }
