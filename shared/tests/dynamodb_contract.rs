@@ -44,3 +44,15 @@ async fn secrets_manager_passes_the_document_contract() {
     let vault = SecretsDocs::from_env(format!("inlet/contract-{}/", uuid::Uuid::new_v4().simple())).await;
     docs_contract::run_all(&vault).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_writers_keep_the_invariants_on_dynamodb() {
+    use inlet_shared::domain::{Directory, races};
+    let Some(table) = table() else { return };
+    let directory = Directory::new(Arc::new(DynamoStore::from_env(table).await));
+    let report = races::run(&directory, 6).await;
+    assert!(report.violations.is_empty(), "{:#?}", report.violations);
+    assert!(report.unexpected.is_empty(), "{:#?}", report.unexpected);
+    assert_eq!(report.busy_commuting, 0);
+    assert_eq!(races::distinct_additions(&directory, 10, 50).await, Vec::<String>::new());
+}

@@ -3,7 +3,8 @@
 use super::error::{ApiError, json_response};
 use super::{App, ScimRequest};
 use crate::domain::records::Stored;
-use crate::domain::{DomainResult, Resource};
+use crate::domain::{DomainError, DomainResult, Resource};
+use crate::scim::error::ScimError;
 use crate::scim::list::{ListParams, ListQuery, list_response};
 use crate::scim::projection::Projection;
 use crate::scim::schema::Returned;
@@ -76,11 +77,25 @@ fn projection(req: &ScimRequest, res: Resource) -> Result<Projection, ApiError> 
     Ok(Projection::parse(req.param("attributes"), req.param("excludedAttributes"), res.rt())?)
 }
 
+/// A list response's resources stop short of this many bytes (Lambda answers at most 6 MB):
+/// `itemsPerPage` then says how many came, and the client's next `startIndex` goes on from there
+/// (RFC 7644 §3.4.2.4 lets a server return fewer than `count`).
+pub const RESPONSE_BUDGET: usize = 5 * 1024 * 1024;
+/// Most members a group's representation carries (about 1.5 MB); a larger group is read with
+/// `excludedAttributes=members` (see README, limits).
+pub const MAX_INLINE_MEMBERS: usize = 10_000;
+
 async fn list(app: &App, res: Resource, req: &ScimRequest, q: &ListQuery) -> Result<Response<Bytes>, ApiError> {
     let page = app.directory.list(&req.tenant, res, q).await?;
     let mut resources = Vec::with_capacity(page.resources.len());
+    let mut size = 0;
     for s in &page.resources {
-        resources.push(present(app, res, req, s, &q.projection).await?);
+        let shown = present(app, res, req, s, &q.projection).await?;
+        size += shown.to_string().len() + 1;
+        if size > RESPONSE_BUDGET && !resources.is_empty() {
+            break;
+        }
+        resources.push(shown);
     }
     Ok(json_response(StatusCode::OK, &list_response(resources, page.total, q.start_index)))
 }
@@ -122,7 +137,12 @@ async fn present(app: &App, res: Resource, req: &ScimRequest, s: &Stored, proj: 
     };
     match res {
         Resource::Group if proj.includes("members", Returned::Default) => {
-            let members = app.directory.members(&req.tenant, &s.id).await?;
+            let Some(members) = app.directory.members_at_most(&req.tenant, &s.id, MAX_INLINE_MEMBERS).await? else {
+                return Err(DomainError::Scim(ScimError::too_many(format!(
+                    "the group has more than {MAX_INLINE_MEMBERS} members, more than one response carries; read it with \
+                     excludedAttributes=members"
+                ))));
+            };
             if !members.is_empty() {
                 set(
                     &mut v,

@@ -241,6 +241,16 @@ impl Directory {
         members::list(self, t, group_id).await
     }
 
+    /// Members of a group if there are at most `most` (`None` past it), without reading more.
+    pub async fn members_at_most(
+        &self,
+        t: &TenantId,
+        group_id: &str,
+        most: usize,
+    ) -> DomainResult<Option<Vec<MemberRecord>>> {
+        members::list_at_most(self, t, group_id, most).await
+    }
+
     /// The groups a user belongs to, as (group id, displayName).
     pub async fn groups_of(&self, t: &TenantId, user_id: &str) -> DomainResult<Vec<(String, String)>> {
         members::groups_of(self, t, user_id).await

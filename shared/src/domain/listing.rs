@@ -3,10 +3,12 @@
 //! collection (GSI1) and evaluate the filter on each resource.
 
 use super::directory::{Directory, Resource, key_of, marker_target};
+use super::error::DomainError;
 use super::error::DomainResult;
-use super::members::get_all;
+use super::members::{get_all, query_all};
 use super::records::{Stored, valid_id};
 use super::tenant::TenantId;
+use crate::scim::error::ScimError;
 use crate::scim::filter::{Filter, matches, values_at};
 use crate::scim::list::ListQuery;
 use crate::scim::path::AttrPath;
@@ -18,6 +20,19 @@ use std::cmp::Ordering;
 
 /// Items read per page while scanning a collection.
 const SCAN_PAGE: usize = 1000;
+/// Most resources one request may examine to answer a filter no index serves, or a `sortBy`
+/// (which holds the matches in memory to sort them): past it, 400 tooMany.
+pub const MAX_EXAMINED: usize = 10_000;
+/// Most resources an unfiltered page may pass over to reach its `startIndex` (the embedded
+/// store walks keys only; DynamoDB reads the skipped items, about 1 MB per 700 users).
+pub const MAX_SKIP: usize = 100_000;
+
+fn too_many(what: &str, limit: usize) -> DomainError {
+    DomainError::Scim(ScimError::too_many(format!(
+        "{what} more than {limit} resources; filter on id, externalId or userName / displayName with 'eq' \
+         (answered from an index), or page with a smaller startIndex"
+    )))
+}
 
 pub struct ListPage {
     pub total: usize,
@@ -37,6 +52,9 @@ impl Directory {
             }
             None if q.filter.is_none() && q.sort_by.is_none() => {
                 let total = self.count(t, res).await?;
+                if skip > MAX_SKIP && skip < total {
+                    return Err(too_many("this startIndex passes over", MAX_SKIP));
+                }
                 let resources = if q.count == 0 { Vec::new() } else { self.page(t, res, skip, q.count).await? };
                 return Ok(ListPage { total, resources });
             }
@@ -69,8 +87,11 @@ impl Directory {
                 "id" => vec![value.to_owned()],
                 "externalId" => {
                     let partition = keys::external_id_partition(t.as_str(), res.kind(), value);
-                    let page = self.table.query(&Query::new(Index::Table, partition, "", SCAN_PAGE)).await?;
-                    page.items.into_iter().map(|i| i.key.sk).collect()
+                    let entries = query_all(self.table.as_ref(), partition, "").await?;
+                    if entries.len() > MAX_EXAMINED {
+                        return Err(too_many("this externalId is shared by", MAX_EXAMINED));
+                    }
+                    entries.into_iter().map(|i| i.key.sk).collect()
                 }
                 _ if attr.top.required => {
                     match self.table.get(&keys::name_marker(t.as_str(), res.kind(), value)).await? {
@@ -119,9 +140,13 @@ impl Directory {
     ) -> DomainResult<(usize, Vec<Stored>)> {
         let rt = res.rt();
         let mut q = Query::new(Index::Gsi1, keys::collection(t.as_str(), res.kind()), "", SCAN_PAGE);
-        let (mut matched, mut out) = (0usize, Vec::new());
+        let (mut matched, mut out, mut examined) = (0usize, Vec::new(), 0usize);
         loop {
             let page = self.table.query(&q).await?;
+            examined += page.items.len();
+            if examined >= MAX_EXAMINED && page.next.is_some() {
+                return Err(too_many("this filter or sortBy would examine", MAX_EXAMINED));
+            }
             for s in decode_all(page.items)? {
                 if filter.is_none_or(|f| keep(f, &s, rt)) {
                     if matched >= skip && out.len() < take {
@@ -193,6 +218,7 @@ fn sort(items: Vec<Stored>, q: &ListQuery, rt: &ResourceType) -> Vec<Stored> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::DomainResult;
     use crate::scim::list::{ListParams, ListQuery};
     use crate::store::embedded::EmbeddedStore;
     use futures::future::join_all;
@@ -223,5 +249,46 @@ mod tests {
         assert_eq!(page.total, n);
         let names: Vec<&str> = page.resources.iter().map(|s| s.unique_name(Resource::User.rt())).collect();
         assert_eq!(names, vec![format!("u{:05}", n - 1), format!("u{:05}", n - 2)]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn work_per_request_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let directory = Directory::new(Arc::new(EmbeddedStore::open(dir.path()).unwrap()));
+        let t = TenantId::parse("t").unwrap();
+        for batch in (0..MAX_EXAMINED + 10).collect::<Vec<_>>().chunks(1000) {
+            let created = join_all(batch.iter().map(|i| {
+                let body = serde_json::json!({"userName": format!("u{i:05}"), "externalId": "shared"});
+                let (directory, t) = (directory.clone(), t.clone());
+                async move { directory.create(&t, Resource::User, &body).await }
+            }))
+            .await;
+            assert!(created.iter().all(Result::is_ok));
+        }
+        let rt = Resource::User.rt();
+        let query = |params: ListParams<'_>| ListQuery::parse(&params, rt).unwrap();
+        let too_many = |r: DomainResult<ListPage>| match r {
+            Err(DomainError::Scim(e)) => e.scim_type == Some(crate::scim::error::ScimType::TooMany),
+            _ => false,
+        };
+        let scan = query(ListParams { filter: Some("title eq \"x\""), ..Default::default() });
+        assert!(too_many(directory.list(&t, Resource::User, &scan).await));
+        let sorted = query(ListParams { sort_by: Some("userName"), ..Default::default() });
+        assert!(too_many(directory.list(&t, Resource::User, &sorted).await));
+        // externalId equality lists every match past one index page, up to the bound.
+        let shared = query(ListParams { filter: Some("externalId eq \"shared\""), ..Default::default() });
+        assert!(too_many(directory.list(&t, Resource::User, &shared).await));
+        // Indexed filters and plain pages are not bounded by the tenant's size.
+        let one = query(ListParams { filter: Some("userName eq \"u09999\""), ..Default::default() });
+        assert_eq!(directory.list(&t, Resource::User, &one).await.unwrap().total, 1);
+        let deep = query(ListParams { start_index: Some("10005"), ..Default::default() });
+        let page = directory.list(&t, Resource::User, &deep).await.unwrap();
+        assert_eq!((page.total, page.resources.len()), (MAX_EXAMINED + 10, 6));
+        // A record past the size bound is refused, and nothing is stored.
+        let id = page.resources[0].id.clone();
+        let big = serde_json::json!({"Operations": [{"op": "replace", "path": "title", "value": "x".repeat(120_000)}]});
+        let refused = directory.patch(&t, Resource::User, &id, &big, None).await;
+        assert!(matches!(refused, Err(DomainError::TooLarge(_))), "{refused:?}");
+        assert!(directory.get(&t, Resource::User, &id).await.unwrap().attrs.get("title").is_none());
     }
 }

@@ -82,10 +82,39 @@ fn member_record(i: &Item) -> DomainResult<MemberRecord> {
 /// the memberships, the lock and the plan, which share the group's partition.
 pub(crate) async fn list(dir: &Directory, t: &TenantId, group_id: &str) -> DomainResult<Vec<MemberRecord>> {
     let items = query_all(dir.table.as_ref(), keys::partition(t.as_str(), Kind::Group, group_id), "").await?;
+    overlay(t, group_id, &items)
+}
+
+/// [`list`], unless the group has more than `most` members: then `None`, having read about
+/// `most` of them (or all, when a pending change may bring the count back under).
+pub(crate) async fn list_at_most(
+    dir: &Directory,
+    t: &TenantId,
+    group_id: &str,
+    most: usize,
+) -> DomainResult<Option<Vec<MemberRecord>>> {
+    let table = dir.table.as_ref();
+    let mut q = Query::new(Index::Table, keys::partition(t.as_str(), Kind::Group, group_id), "", PAGE);
+    let mut items = Vec::new();
+    loop {
+        let page = table.query(&q).await?;
+        items.extend(page.items);
+        match page.next {
+            Some(c) if items.len() <= most + 1 => q.after = Some(c),
+            Some(_) if table.get(&keys::pending(t.as_str(), Kind::Group, group_id)).await?.is_none() => {
+                return Ok(None);
+            }
+            Some(_) => return list(dir, t, group_id).await.map(|m| (m.len() <= most).then_some(m)),
+            None => return overlay(t, group_id, &items).map(|m| (m.len() <= most).then_some(m)),
+        }
+    }
+}
+
+fn overlay(t: &TenantId, group_id: &str, items: &[Item]) -> DomainResult<Vec<MemberRecord>> {
     let lock_key = keys::pending(t.as_str(), Kind::Group, group_id);
     let mut members = BTreeMap::new();
     let (mut lock, mut chunks) = (None, Vec::new());
-    for item in &items {
+    for item in items {
         if keys::member_user_id(&item.key.sk).is_some() {
             let m = member_record(item)?;
             members.insert(m.user_id, m.display);

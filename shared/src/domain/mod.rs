@@ -3,9 +3,13 @@
 
 pub mod directory;
 pub mod error;
+#[cfg(any(test, feature = "contract-tests"))]
+pub mod invariants;
 pub mod listing;
 pub mod members;
-mod plan;
+pub(crate) mod plan;
+#[cfg(any(test, feature = "contract-tests"))]
+pub mod races;
 pub mod records;
 pub mod tenant;
 

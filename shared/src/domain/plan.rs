@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 
 /// A lock older than this is taken to be abandoned (its writer crashed or timed out).
-pub const LEASE: Duration = Duration::from_secs(10);
+pub const LEASE: Duration = Duration::from_secs(5);
 /// How long a writer waits for another's pending change before answering 503.
 const WAIT: Duration = Duration::from_secs(8);
 const CHUNK_BYTES: usize = 64 * 1024;

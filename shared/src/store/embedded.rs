@@ -46,7 +46,15 @@ impl EmbeddedStore {
     /// only for the returned handle's use; the writer runs on its own thread.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(e.to_string()))?;
-        let db = Database::create(dir.join("inlet.redb")).map_err(backend)?;
+        let path = dir.join("inlet.redb");
+        let db = Database::create(&path).map_err(backend)?;
+        // Every user's data is in this file: the owner alone may read it.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| StoreError::Backend(e.to_string()))?;
+        }
         let txn = db.begin_write().map_err(backend)?;
         txn.open_table(ITEMS).map_err(backend)?;
         txn.open_table(GSI1).map_err(backend)?;
@@ -61,9 +69,18 @@ impl EmbeddedStore {
         Ok(Self { db, writer })
     }
 
-    fn read<T>(&self, f: impl FnOnce(&redb::ReadTransaction) -> Result<T, redb::Error>) -> Result<T, StoreError> {
-        let txn = self.db.begin_read().map_err(backend)?;
-        f(&txn).map_err(|e| StoreError::Backend(e.to_string()))
+    /// Runs a read on a snapshot, on tokio's blocking pool: a read that walks many keys must
+    /// not hold up the async workers that serve every other request.
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&redb::ReadTransaction) -> Result<T, redb::Error> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let db = Arc::clone(&self.db);
+        let read = move || {
+            let txn = db.begin_read().map_err(backend)?;
+            f(&txn).map_err(|e| StoreError::Backend(e.to_string()))
+        };
+        tokio::task::spawn_blocking(read).await.map_err(|e| StoreError::Backend(format!("read task: {e}")))?
     }
 }
 
@@ -237,24 +254,28 @@ fn prefix_range(prefix: &str) -> (String, String) {
 #[async_trait]
 impl Table for EmbeddedStore {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
-        self.read(|txn| {
+        let key = key.clone();
+        self.read(move |txn| {
             let items = txn.open_table(ITEMS)?;
-            let found = items.get(table_key(key).as_str())?;
+            let found = items.get(table_key(&key).as_str())?;
             found.map(|v| decode(key.clone(), v.value())).transpose()
         })
+        .await
     }
 
     async fn get_many(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
-        self.read(|txn| {
+        let keys = keys.to_vec();
+        self.read(move |txn| {
             let items = txn.open_table(ITEMS)?;
             let mut out = Vec::with_capacity(keys.len());
             for key in keys {
-                if let Some(v) = items.get(table_key(key).as_str())? {
-                    out.push(decode(key.clone(), v.value())?);
+                if let Some(v) = items.get(table_key(&key).as_str())? {
+                    out.push(decode(key, v.value())?);
                 }
             }
             Ok(out)
         })
+        .await
     }
 
     async fn query(&self, q: &Query) -> Result<Page, StoreError> {
@@ -265,7 +286,8 @@ impl Table for EmbeddedStore {
             Some(_) => return Err(StoreError::Invalid("cursor does not belong to this query".into())),
             None => from,
         };
-        self.read(|txn| {
+        let q = q.clone();
+        self.read(move |txn| {
             let items = txn.open_table(ITEMS)?;
             let mut out = Vec::new();
             let mut last = None;
@@ -311,6 +333,7 @@ impl Table for EmbeddedStore {
             }
             Ok(Page { items: out, next: if more { last.map(Cursor) } else { None } })
         })
+        .await
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
