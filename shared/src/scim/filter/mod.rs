@@ -13,8 +13,9 @@ pub use parser::parse;
 
 use super::path::AttrPath;
 
-/// Longest filter accepted, in bytes; longer ones are refused as invalidFilter.
-pub const MAX_FILTER_LEN: usize = 4096;
+/// Longest filter accepted, in bytes; longer ones are refused as invalidFilter. Room for
+/// MAX_FILTER_COMPARISONS terms like `userName eq "someone@example.com"` (~50 bytes with `or`).
+pub const MAX_FILTER_LEN: usize = 8192;
 /// Deepest nesting of parentheses, `not` and value filters.
 pub const MAX_FILTER_DEPTH: usize = 32;
 /// Most comparisons (`attr op value`, `attr pr`) in one filter. Also bounds the length of

@@ -273,6 +273,13 @@ mod tests {
         let inner = vec![r#"type eq "w""#; MAX_FILTER_COMPARISONS].join(" or ");
         assert!(p(&format!("emails[{inner}]")).is_ok());
         assert!(p(&format!("emails[{inner}].value pr")).is_err());
+        // The length bound leaves room for the comparison bound's worth of ordinary terms.
+        let wide = (0..MAX_FILTER_COMPARISONS)
+            .map(|i| format!(r#"userName eq "someone-{i:06}@example.com""#))
+            .collect::<Vec<_>>()
+            .join(" or ");
+        assert!(wide.len() <= MAX_FILTER_LEN, "{}", wide.len());
+        assert!(p(&wide).is_ok());
     }
 
     #[test]
