@@ -71,22 +71,30 @@ impl ListQuery {
             return Err(ScimError::invalid_syntax("the search body must be a JSON object"));
         };
         let get = |name: &str| fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
-        let text = |name: &str| -> Option<String> {
-            match get(name)? {
-                Value::String(s) => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                Value::Array(items) => Some(items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(",")),
-                _ => None,
+        // A parameter of the wrong JSON type is refused, not ignored: ignoring `filter`
+        // would answer with every resource.
+        let text = |name: &str| -> ScimResult<Option<String>> {
+            let wrong =
+                || ScimError::invalid_value(format!("'{name}' must be a string, a number or a list of strings"));
+            match get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(Value::Number(n)) => Ok(Some(n.to_string())),
+                Some(Value::Array(items)) => {
+                    let names: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
+                    Ok(Some(names.ok_or_else(wrong)?.join(",")))
+                }
+                Some(_) => Err(wrong()),
             }
         };
         let (filter, start, count, sort_by, order, attrs, excluded) = (
-            text("filter"),
-            text("startIndex"),
-            text("count"),
-            text("sortBy"),
-            text("sortOrder"),
-            text("attributes"),
-            text("excludedAttributes"),
+            text("filter")?,
+            text("startIndex")?,
+            text("count")?,
+            text("sortBy")?,
+            text("sortOrder")?,
+            text("attributes")?,
+            text("excludedAttributes")?,
         );
         Self::parse(
             &ListParams {
@@ -142,5 +150,33 @@ mod tests {
         assert!(q.filter.is_some());
         assert_eq!((q.start_index, q.count), (3, 7));
         assert!(!q.projection.is_default());
+    }
+
+    #[test]
+    fn search_body_of_the_wrong_type_is_refused() {
+        for body in [
+            serde_json::json!({"filter": true}),
+            serde_json::json!({"filter": {"userName": "a"}}),
+            serde_json::json!({"attributes": ["userName", 7]}),
+            serde_json::json!({"count": [1]}),
+        ] {
+            let e = ListQuery::from_search(&body, &USER_TYPE).unwrap_err();
+            assert_eq!(e.scim_type, Some(crate::scim::error::ScimType::InvalidValue), "{body}");
+        }
+        let q = ListQuery::from_search(&serde_json::json!({"filter": null, "count": 5}), &USER_TYPE).unwrap();
+        assert!(q.filter.is_none() && q.count == 5);
+        let many: Vec<String> = (0..=crate::scim::projection::MAX_ATTRIBUTE_PATHS).map(|i| format!("a{i}")).collect();
+        let e = ListQuery::from_search(&serde_json::json!({"attributes": many}), &USER_TYPE).unwrap_err();
+        assert_eq!(e.scim_type, Some(crate::scim::error::ScimType::InvalidValue));
+    }
+
+    #[test]
+    fn filter_bounds_reach_list_queries() {
+        let chain = vec!["userName pr"; crate::scim::filter::MAX_FILTER_COMPARISONS + 1].join(" or ");
+        let e = ListQuery::parse(&ListParams { filter: Some(&chain), ..Default::default() }, &USER_TYPE).unwrap_err();
+        assert_eq!(e.scim_type, Some(crate::scim::error::ScimType::InvalidFilter));
+        let entra = r#"emails[type eq "work"].value eq "x@y""#;
+        let q = ListQuery::parse(&ListParams { filter: Some(entra), ..Default::default() }, &USER_TYPE).unwrap();
+        assert!(q.filter.is_some_and(|f| f.required_equalities().is_empty()));
     }
 }

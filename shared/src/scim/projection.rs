@@ -1,13 +1,16 @@
 //! `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5) over a canonical resource.
 
-use super::error::ScimResult;
-use super::filter::matches_element;
+use super::error::{ScimError, ScimResult};
+use super::filter::Matcher;
 use super::path::{PatchPath, Target};
 use super::schema::{ResourceType, Returned};
 use serde_json::{Map, Value};
 
 /// Always returned, whatever the client asks for.
 const ALWAYS: [&str; 2] = ["schemas", "id"];
+/// Most paths in one `attributes` or `excludedAttributes` list (the schemas have fewer
+/// attributes than this); applying a projection costs this many passes at most.
+pub const MAX_ATTRIBUTE_PATHS: usize = 100;
 
 #[derive(Debug, Clone, Default)]
 pub struct Projection {
@@ -15,31 +18,50 @@ pub struct Projection {
     excluded: Vec<PatchPath>,
 }
 
-/// Splits a comma-separated attribute list, keeping commas inside `[...]` filters.
-fn split_list(text: &str) -> Vec<&str> {
-    let (mut parts, mut depth, mut start) = (Vec::new(), 0i32, 0);
-    for (i, c) in text.char_indices() {
+/// Splits a comma-separated attribute list, keeping commas inside `[...]` filters; stops
+/// (with an error) past MAX_ATTRIBUTE_PATHS entries rather than splitting all of a huge list.
+fn split_list<'t>(name: &str, text: &'t str) -> ScimResult<Vec<&'t str>> {
+    let mut depth = 0i32;
+    let commas = text.char_indices().filter(move |&(_, c)| {
         match c {
             '[' => depth += 1,
             ']' => depth -= 1,
-            ',' if depth == 0 => {
-                parts.push(text.get(start..i).unwrap_or_default());
-                start = i + 1;
-            }
             _ => {}
         }
+        c == ',' && depth == 0
+    });
+    let (mut parts, mut start) = (Vec::new(), 0);
+    for end in commas.map(|(i, _)| i).chain(std::iter::once(text.len())) {
+        // `start` is just past a one-byte ',' or 0, `end` at a ',' or the end: both boundaries.
+        let part = text.get(start..end).ok_or_else(|| ScimError::invalid_value(format!("'{name}' is malformed")))?;
+        start = end + 1;
+        match part.trim() {
+            "" => {}
+            _ if parts.len() == MAX_ATTRIBUTE_PATHS => {
+                return Err(ScimError::invalid_value(format!(
+                    "'{name}' lists more than {MAX_ATTRIBUTE_PATHS} attributes"
+                )));
+            }
+            p => parts.push(p),
+        }
     }
-    parts.push(text.get(start..).unwrap_or_default());
-    parts.into_iter().map(str::trim).filter(|p| !p.is_empty()).collect()
+    Ok(parts)
 }
 
-fn parse_list(text: Option<&str>, rt: &ResourceType) -> ScimResult<Vec<PatchPath>> {
-    text.map_or(Ok(Vec::new()), |t| split_list(t).into_iter().map(|p| PatchPath::parse(p, rt)).collect())
+fn parse_list(name: &str, text: Option<&str>, rt: &ResourceType) -> ScimResult<Vec<PatchPath>> {
+    let Some(text) = text else { return Ok(Vec::new()) };
+    split_list(name, text)?
+        .into_iter()
+        .map(|p| PatchPath::parse(p, rt).map_err(|e| ScimError::invalid_value(format!("'{name}': {}", e.detail))))
+        .collect()
 }
 
 impl Projection {
     pub fn parse(attributes: Option<&str>, excluded: Option<&str>, rt: &ResourceType) -> ScimResult<Self> {
-        Ok(Self { attributes: parse_list(attributes, rt)?, excluded: parse_list(excluded, rt)? })
+        Ok(Self {
+            attributes: parse_list("attributes", attributes, rt)?,
+            excluded: parse_list("excludedAttributes", excluded, rt)?,
+        })
     }
 
     pub fn is_default(&self) -> bool {
@@ -93,7 +115,8 @@ fn copy_path(src: &Map<String, Value>, out: &mut Map<String, Value>, p: &PatchPa
     let Some(t) = p.attr.locate(rt) else { return };
     let Some(value) = holder(src, &t).and_then(|h| h.get(t.top.name)) else { return };
     let sub = t.sub.map(|s| s.name).or(p.sub.as_deref());
-    let keep = |item: &Value| p.filter.as_ref().is_none_or(|f| matches_element(f, item, t.top));
+    let matcher = p.filter.as_ref().map(|f| Matcher::for_elements(f, t.top));
+    let keep = |item: &Value| matcher.as_ref().is_none_or(|m| m.matches(item));
     let narrow = |item: &Value| match sub {
         None => Some(item.clone()),
         Some(s) => item.get(s).map(|v| {
@@ -164,6 +187,7 @@ fn remove_path(out: &mut Map<String, Value>, p: &PatchPath, rt: &ResourceType) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scim::error::ScimType;
     use crate::scim::schema::{GROUP_TYPE, USER_TYPE};
     use serde_json::json;
 
@@ -198,6 +222,29 @@ mod tests {
         assert_eq!(out["id"], json!("1"));
         assert!(out.get("title").is_none() && out.get("meta").is_none());
         assert_eq!(out["name"], json!({"givenName": "B", "familyName": "J"}));
+    }
+
+    #[test]
+    fn lists_are_bounded_and_each_entry_must_be_a_path() {
+        let list = |n: usize| vec!["userName"; n].join(",");
+        assert!(Projection::parse(Some(&list(MAX_ATTRIBUTE_PATHS)), None, &USER_TYPE).is_ok());
+        // Empty entries (",,", a trailing comma) do not count.
+        let padded = format!(",{},,", list(MAX_ATTRIBUTE_PATHS));
+        assert!(Projection::parse(None, Some(&padded), &USER_TYPE).is_ok());
+        let e = Projection::parse(Some(&list(MAX_ATTRIBUTE_PATHS + 1)), None, &USER_TYPE).unwrap_err();
+        assert_eq!((e.status, e.scim_type), (400, Some(ScimType::InvalidValue)));
+        assert_eq!(e.detail, "'attributes' lists more than 100 attributes");
+        let e = Projection::parse(None, Some(&list(200_000)), &USER_TYPE).unwrap_err();
+        assert_eq!(e.detail, "'excludedAttributes' lists more than 100 attributes");
+        // Commas inside a value filter do not split it.
+        let inner = vec![r#"type eq "a,b""#; 50].join(" or ");
+        let one = format!("emails[{inner}],{}", list(MAX_ATTRIBUTE_PATHS - 1));
+        assert!(Projection::parse(Some(&one), None, &USER_TYPE).is_ok());
+        for bad in ["user name", "emails[type eq]", "9x", "name.a.b", "emails[type pr"] {
+            let e = Projection::parse(Some(bad), None, &USER_TYPE).unwrap_err();
+            assert_eq!(e.scim_type, Some(ScimType::InvalidValue), "{bad}");
+            assert!(e.detail.starts_with("'attributes': "), "{}", e.detail);
+        }
     }
 
     #[test]

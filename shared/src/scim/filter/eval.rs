@@ -1,14 +1,12 @@
-//! Evaluates a parsed filter against a stored (canonical) resource. Comparisons are
-//! typed by the attribute's schema: strings fold case unless `caseExact`, dateTimes
-//! compare as instants, booleans and numbers as themselves.
+//! Evaluates a parsed filter against a stored (canonical) resource. The filter is first
+//! compiled against the schema (each path resolved to its attributes, each literal
+//! converted once), so evaluating it costs work linear in the resource for each comparison.
 
-use super::{CompareOp, Filter, Literal};
+use super::compare::{Want, compare};
+use super::{CompareOp, Filter};
 use crate::scim::path::AttrPath;
-use crate::scim::schema::{AttrType, Attribute, ResourceType, find};
+use crate::scim::schema::{Attribute, ResourceType, find};
 use serde_json::Value;
-use std::cmp::Ordering;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 /// Where paths are resolved: the resource itself, or one element inside a value filter.
 #[derive(Clone, Copy)]
@@ -17,14 +15,61 @@ enum Scope<'a> {
     Element(&'static [Attribute]),
 }
 
+/// A filter compiled for one resource type (or one multi-valued attribute's elements).
+/// Compile once and reuse it across the resources of a scan.
+#[derive(Debug)]
+pub struct Matcher(Node);
+
+#[derive(Debug)]
+enum Node {
+    And(Box<Node>, Box<Node>),
+    Or(Box<Node>, Box<Node>),
+    Not(Box<Node>),
+    /// A path the schema does not know: nothing is there.
+    Const(bool),
+    Present(Loc),
+    Compare(Loc, CompareOp, Want),
+    /// The multi-valued (or complex) attribute `top` inside `ext`, and the filter on its elements.
+    ValuePath {
+        ext: Option<&'static str>,
+        top: &'static Attribute,
+        inner: Box<Node>,
+    },
+}
+
+/// A path resolved against the schema: extension object, top attribute, and the attribute
+/// whose values are compared (`top`, its sub-attribute, or a complex attribute's `value`).
+#[derive(Debug, Clone, Copy)]
+struct Loc {
+    ext: Option<&'static str>,
+    top: &'static Attribute,
+    attr: &'static Attribute,
+}
+
+impl Matcher {
+    /// `filter` for resources of type `rt`.
+    pub fn new(filter: &Filter, rt: &ResourceType) -> Self {
+        Self(compile(filter, Scope::Resource(rt)))
+    }
+
+    /// `filter` for the elements of the multi-valued `attr` (`members[value eq "…"]`).
+    pub fn for_elements(filter: &Filter, attr: &'static Attribute) -> Self {
+        Self(compile(filter, Scope::Element(attr.sub)))
+    }
+
+    pub fn matches(&self, obj: &Value) -> bool {
+        eval(&self.0, obj)
+    }
+}
+
 /// Does `resource` (canonical JSON of type `rt`) satisfy `filter`?
 pub fn matches(filter: &Filter, resource: &Value, rt: &ResourceType) -> bool {
-    eval(filter, resource, Scope::Resource(rt))
+    Matcher::new(filter, rt).matches(resource)
 }
 
 /// Does one element of the multi-valued `attr` satisfy a value filter (`type eq "work"`)?
 pub fn matches_element(filter: &Filter, element: &Value, attr: &'static Attribute) -> bool {
-    eval(filter, element, Scope::Element(attr.sub))
+    Matcher::for_elements(filter, attr).matches(element)
 }
 
 /// The values at `path` in `resource`, with the attribute that types them. Multi-valued
@@ -34,33 +79,56 @@ pub fn values_at<'v>(
     rt: &ResourceType,
     path: &AttrPath,
 ) -> Option<(&'static Attribute, Vec<&'v Value>)> {
-    resolve(resource, Scope::Resource(rt), path)
+    let loc = locate(Scope::Resource(rt), path)?;
+    Some((loc.attr, values(resource, loc)))
 }
 
-fn eval(filter: &Filter, obj: &Value, scope: Scope<'_>) -> bool {
+fn compile(filter: &Filter, scope: Scope<'_>) -> Node {
+    let both = |a: &Filter, b: &Filter| (Box::new(compile(a, scope)), Box::new(compile(b, scope)));
     match filter {
-        Filter::And(a, b) => eval(a, obj, scope) && eval(b, obj, scope),
-        Filter::Or(a, b) => eval(a, obj, scope) || eval(b, obj, scope),
-        Filter::Not(f) => !eval(f, obj, scope),
-        Filter::Present(path) => resolve(obj, scope, path).is_some_and(|(_, vs)| vs.iter().any(|v| present(v))),
-        Filter::Compare(path, op, lit) => {
-            let Some((attr, values)) = resolve(obj, scope, path) else {
-                return *op == CompareOp::Ne;
-            };
+        Filter::And(a, b) => {
+            let (a, b) = both(a, b);
+            Node::And(a, b)
+        }
+        Filter::Or(a, b) => {
+            let (a, b) = both(a, b);
+            Node::Or(a, b)
+        }
+        Filter::Not(f) => Node::Not(Box::new(compile(f, scope))),
+        Filter::Present(path) => locate(scope, path).map_or(Node::Const(false), Node::Present),
+        // An unknown attribute has no values: none equals the literal, so only `ne` holds.
+        Filter::Compare(path, op, lit) => match locate(scope, path) {
+            Some(loc) => Node::Compare(loc, *op, Want::new(loc.attr, lit)),
+            None => Node::Const(*op == CompareOp::Ne),
+        },
+        Filter::ValuePath(path, inner) => match (top_attr(scope, path), ext(scope, path)) {
+            (Some(top), Some(ext)) => {
+                Node::ValuePath { ext, top, inner: Box::new(compile(inner, Scope::Element(top.sub))) }
+            }
+            _ => Node::Const(false),
+        },
+    }
+}
+
+fn eval(node: &Node, obj: &Value) -> bool {
+    match node {
+        Node::And(a, b) => eval(a, obj) && eval(b, obj),
+        Node::Or(a, b) => eval(a, obj) || eval(b, obj),
+        Node::Not(f) => !eval(f, obj),
+        Node::Const(b) => *b,
+        Node::Present(loc) => values(obj, *loc).iter().any(|v| present(v)),
+        Node::Compare(loc, op, want) => {
+            let vs = values(obj, *loc);
             match op {
-                CompareOp::Ne => !values.iter().any(|v| compare(v, attr, CompareOp::Eq, lit)),
-                op => values.iter().any(|v| compare(v, attr, *op, lit)),
+                CompareOp::Ne => !vs.iter().any(|v| compare(v, CompareOp::Eq, want)),
+                op => vs.iter().any(|v| compare(v, *op, want)),
             }
         }
-        Filter::ValuePath(path, inner) => {
-            let Some(attr) = top_attr(scope, path) else { return false };
-            let Some(container) = container(obj, scope, path) else { return false };
-            match container.get(attr.name) {
-                Some(Value::Array(items)) => items.iter().any(|e| eval(inner, e, Scope::Element(attr.sub))),
-                Some(v @ Value::Object(_)) => eval(inner, v, Scope::Element(attr.sub)),
-                _ => false,
-            }
-        }
+        Node::ValuePath { ext, top, inner } => match holder(obj, *ext).and_then(|h| h.get(top.name)) {
+            Some(Value::Array(items)) => items.iter().any(|e| eval(inner, e)),
+            Some(v @ Value::Object(_)) => eval(inner, v),
+            _ => false,
+        },
     }
 }
 
@@ -74,45 +142,51 @@ fn top_attr(scope: Scope<'_>, path: &AttrPath) -> Option<&'static Attribute> {
     }
 }
 
-/// The object holding the path's top attribute: the resource, or its extension object.
-fn container<'v>(obj: &'v Value, scope: Scope<'_>, path: &AttrPath) -> Option<&'v Value> {
+/// The extension object holding the path's top attribute: `Some(None)` for the resource
+/// itself, `None` for an unknown extension.
+fn ext(scope: Scope<'_>, path: &AttrPath) -> Option<Option<&'static str>> {
     match (scope, &path.urn) {
-        (Scope::Resource(rt), Some(urn)) if !urn.eq_ignore_ascii_case(rt.core.id) => obj.get(rt.extension(urn)?.id),
-        _ => Some(obj),
+        (Scope::Resource(rt), Some(urn)) if !urn.eq_ignore_ascii_case(rt.core.id) => Some(Some(rt.extension(urn)?.id)),
+        _ => Some(None),
     }
 }
 
-fn resolve<'v>(obj: &'v Value, scope: Scope<'_>, path: &AttrPath) -> Option<(&'static Attribute, Vec<&'v Value>)> {
+fn locate(scope: Scope<'_>, path: &AttrPath) -> Option<Loc> {
     let top = top_attr(scope, path)?;
-    let value = container(obj, scope, path)?.get(top.name);
-    let (attr, sub_name) = match &path.sub {
-        Some(sub) => (top.sub_attr(sub)?, Some(sub)),
-        None if top.is_complex() => (top.sub_attr("value")?, None),
-        None => (top, None),
+    let attr = match &path.sub {
+        Some(sub) => top.sub_attr(sub)?,
+        None if top.is_complex() => top.sub_attr("value")?,
+        None => top,
     };
+    Some(Loc { ext: ext(scope, path)?, top, attr })
+}
+
+fn holder<'v>(obj: &'v Value, ext: Option<&str>) -> Option<&'v Value> {
+    match ext {
+        Some(id) => obj.get(id),
+        None => Some(obj),
+    }
+}
+
+/// The non-null values at `loc`: one pass over the attribute's elements.
+fn values<'v>(obj: &'v Value, loc: Loc) -> Vec<&'v Value> {
     let mut out = Vec::new();
     let mut push = |v: &'v Value| match v {
         Value::Array(items) => out.extend(items.iter().filter(|x| !x.is_null())),
         Value::Null => {}
         v => out.push(v),
     };
-    match (value, top.is_complex()) {
-        (None, _) => {}
-        (Some(v), false) => push(v),
-        (Some(Value::Array(items)), true) => {
-            for item in items {
-                if let Some(x) = item.get(attr.name) {
-                    push(x);
-                }
-            }
-        }
-        (Some(v), true) => {
-            if let Some(x) = v.get(sub_name.map_or(attr.name, |_| attr.name)) {
+    match holder(obj, loc.ext).and_then(|h| h.get(loc.top.name)) {
+        None => {}
+        Some(v) if !loc.top.is_complex() => push(v),
+        Some(Value::Array(items)) => items.iter().filter_map(|item| item.get(loc.attr.name)).for_each(push),
+        Some(v) => {
+            if let Some(x) = v.get(loc.attr.name) {
                 push(x);
             }
         }
     }
-    Some((attr, out))
+    out
 }
 
 fn present(v: &Value) -> bool {
@@ -122,79 +196,6 @@ fn present(v: &Value) -> bool {
         Value::Array(a) => !a.is_empty(),
         Value::Object(o) => !o.is_empty(),
         _ => true,
-    }
-}
-
-fn lit_str(lit: &Literal) -> Option<String> {
-    match lit {
-        Literal::Str(s) => Some(s.clone()),
-        Literal::Num(n) => Some(n.to_string()),
-        Literal::Bool(b) => Some(b.to_string()),
-        Literal::Null => None,
-    }
-}
-
-/// Parses an RFC 3339 dateTime (any number of fractional digits, as Entra sends).
-pub fn parse_time(s: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(s, &Rfc3339).ok()
-}
-
-fn ordered(ord: Option<Ordering>, op: CompareOp) -> bool {
-    let Some(ord) = ord else { return false };
-    match op {
-        CompareOp::Eq => ord == Ordering::Equal,
-        CompareOp::Ne => ord != Ordering::Equal,
-        CompareOp::Gt => ord == Ordering::Greater,
-        CompareOp::Ge => ord != Ordering::Less,
-        CompareOp::Lt => ord == Ordering::Less,
-        CompareOp::Le => ord != Ordering::Greater,
-        CompareOp::Co | CompareOp::Sw | CompareOp::Ew => false,
-    }
-}
-
-fn compare(value: &Value, attr: &Attribute, op: CompareOp, lit: &Literal) -> bool {
-    if *lit == Literal::Null {
-        return match op {
-            CompareOp::Eq => value.is_null(),
-            CompareOp::Ne => !value.is_null(),
-            _ => false,
-        };
-    }
-    match attr.kind {
-        AttrType::Boolean => {
-            let want = match lit {
-                Literal::Bool(b) => Some(*b),
-                Literal::Str(s) => s.to_ascii_lowercase().parse::<bool>().ok(),
-                _ => None,
-            };
-            matches!(op, CompareOp::Eq | CompareOp::Ne)
-                && ordered(value.as_bool().zip(want).map(|(a, b)| a.cmp(&b)), op)
-        }
-        AttrType::Integer | AttrType::Decimal => {
-            let want = match lit {
-                Literal::Num(n) => Some(*n),
-                Literal::Str(s) => s.parse().ok(),
-                _ => None,
-            };
-            ordered(value.as_f64().zip(want).and_then(|(a, b)| a.partial_cmp(&b)), op)
-        }
-        AttrType::DateTime => {
-            let have = value.as_str().and_then(parse_time);
-            let want = lit_str(lit).as_deref().and_then(parse_time);
-            ordered(have.zip(want).map(|(a, b)| a.cmp(&b)), op)
-        }
-        AttrType::Complex => false,
-        AttrType::String | AttrType::Reference | AttrType::Binary => {
-            let (Some(have), Some(want)) = (value.as_str(), lit_str(lit)) else { return false };
-            let (have, want) =
-                if attr.case_exact { (have.to_owned(), want) } else { (have.to_lowercase(), want.to_lowercase()) };
-            match op {
-                CompareOp::Co => have.contains(&want),
-                CompareOp::Sw => have.starts_with(&want),
-                CompareOp::Ew => have.ends_with(&want),
-                op => ordered(Some(have.cmp(&want)), op),
-            }
-        }
     }
 }
 
@@ -263,6 +264,81 @@ mod tests {
         assert!(check(r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "tour operations""#));
         assert!(check(r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "26118915""#));
         assert!(!check(r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:division pr"#));
+    }
+
+    #[test]
+    fn entra_value_filter_then_sub_attribute_is_about_one_element() {
+        for (f, want) in [
+            (r#"emails[type eq "work"].value eq "bjensen@example.com""#, true),
+            (r#"emails[TYPE eq "WORK"].Value eq "BJENSEN@example.com""#, true),
+            (r#"emails[type eq "home"].value eq "babs@jensen.org""#, true),
+            // Both emails exist, but not as one element: a work address babs@… does not.
+            (r#"emails[type eq "work"].value eq "babs@jensen.org""#, false),
+            (r#"emails[type eq "other"].value eq "babs@jensen.org""#, false),
+            (r#"emails[type eq "work"].value ne "bjensen@example.com""#, false),
+            (r#"emails[type eq "home"].value ne "bjensen@example.com""#, true),
+            (r#"emails[type eq "work"].value co "example""#, true),
+            (r#"emails[type eq "work"].value co "jensen.org""#, false),
+            (r#"emails[type eq "work"].value sw "bjen""#, true),
+            (r#"emails[type eq "work"].value sw "babs""#, false),
+            (r#"emails[type eq "work"].value ew ".COM""#, true),
+            (r#"emails[type eq "work"].value ew ".org""#, false),
+            (r#"emails[type eq "work"].value gt "b""#, true),
+            (r#"emails[type eq "work"].value lt "b""#, false),
+            (r#"emails[type eq "work"].value ge "bjensen@example.com""#, true),
+            (r#"emails[type eq "work"].value le "bjensen@example.com""#, true),
+            (r#"emails[type eq "home"].value le "b""#, false),
+            (r#"emails[type eq "home"].value lt "bj""#, true),
+            (r#"emails[type eq "work"].primary pr"#, true),
+            (r#"emails[type eq "home"].primary pr"#, false),
+            (r#"emails[type eq "work"].primary eq true"#, true),
+            (r#"emails[type eq "home"].primary eq true"#, false),
+            (r#"emails[type eq "work" or type eq "home"].value ew ".org""#, true),
+            (r#"emails[type eq "work"].value eq "bjensen@example.com" and active eq false"#, false),
+            (r#"not (emails[type eq "work"].value eq "babs@jensen.org")"#, true),
+            (
+                r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager[value pr].value eq "26118915""#,
+                true,
+            ),
+        ] {
+            assert_eq!(check(f), want, "{f}");
+        }
+        assert!(check(r#"emails.primary pr"#), "the whole-resource form still sees the work email's primary");
+    }
+
+    #[test]
+    fn each_literal_is_converted_once_whatever_the_resource_size() {
+        use crate::scim::filter::compare::CONVERSIONS;
+        let emails: Vec<_> = (0..2000).map(|i| json!({"value": format!("u{i}@x"), "type": "work"})).collect();
+        let big = json!({"userName": "u", "emails": emails});
+        let lit = "Q".repeat(4000);
+        for (f, comparisons) in [
+            (format!(r#"emails.value eq "{lit}""#), 1),
+            (format!(r#"emails[value co "{lit}"]"#), 1),
+            (format!(r#"emails[type eq "work"].value sw "{lit}""#), 2),
+        ] {
+            let filter = parse(&f, &USER_TYPE).unwrap();
+            CONVERSIONS.with(|c| c.set(0));
+            let m = super::Matcher::new(&filter, &USER_TYPE);
+            for _ in 0..3 {
+                assert!(!m.matches(&big));
+            }
+            assert_eq!(CONVERSIONS.with(|c| c.get()), comparisons, "{}", &f[..30]);
+        }
+    }
+
+    #[test]
+    fn values_at_flattens_multi_valued_attributes() {
+        let u = user();
+        let path = crate::scim::path::AttrPath::parse("emails.type", &USER_TYPE).unwrap();
+        let (attr, vs) = super::values_at(&u, &USER_TYPE, &path).unwrap();
+        assert_eq!((attr.name, vs), ("type", vec![&json!("work"), &json!("home")]));
+        let path = crate::scim::path::AttrPath::parse("emails", &USER_TYPE).unwrap();
+        assert_eq!(super::values_at(&u, &USER_TYPE, &path).unwrap().1.len(), 2);
+        let path = crate::scim::path::AttrPath::parse("nickName", &USER_TYPE).unwrap();
+        assert!(super::values_at(&u, &USER_TYPE, &path).unwrap().1.is_empty());
+        let path = crate::scim::path::AttrPath::parse("bogus", &USER_TYPE).unwrap();
+        assert!(super::values_at(&u, &USER_TYPE, &path).is_none());
     }
 
     #[test]

@@ -1,19 +1,26 @@
-//! The RFC 7644 §3.4.2.2 filter grammar: parsing (bounded in length and depth) and
-//! evaluation against stored resources, typed by schema.
+//! The RFC 7644 §3.4.2.2 filter grammar (plus Entra's `emails[type eq "work"].value eq "…"`):
+//! parsing (bounded in length, depth and comparisons) and evaluation against stored
+//! resources, typed by schema.
 
+mod compare;
 mod eval;
 mod lexer;
 mod parser;
 
-pub use eval::{matches, matches_element, parse_time, values_at};
+pub use compare::parse_time;
+pub use eval::{Matcher, matches, matches_element, values_at};
 pub use parser::parse;
 
 use super::path::AttrPath;
 
-/// Longest filter accepted; longer ones are refused as invalidFilter.
-pub const MAX_FILTER_LEN: usize = 4096;
+/// Longest filter accepted, in bytes; longer ones are refused as invalidFilter. Room for
+/// MAX_FILTER_COMPARISONS terms like `userName eq "someone@example.com"` (~50 bytes with `or`).
+pub const MAX_FILTER_LEN: usize = 8192;
 /// Deepest nesting of parentheses, `not` and value filters.
 pub const MAX_FILTER_DEPTH: usize = 32;
+/// Most comparisons (`attr op value`, `attr pr`) in one filter. Also bounds the length of
+/// `and`/`or` chains, which the parser builds as left-deep trees that evaluation recurses into.
+pub const MAX_FILTER_COMPARISONS: usize = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CompareOp {
@@ -45,12 +52,15 @@ pub enum Filter {
     Present(AttrPath),
     Compare(AttrPath, CompareOp, Literal),
     /// `emails[type eq "work" and value co "@x"]`: the inner filter applies to each element.
+    /// Entra's `emails[type eq "work"].value eq "x"` is parsed as
+    /// `emails[(type eq "work") and value eq "x"]`: both hold for the same element.
     ValuePath(AttrPath, Box<Filter>),
 }
 
 impl Filter {
     /// For index planning: the `attr eq "value"` terms that every match must satisfy
-    /// (the top-level conjunction), with the literal as a string.
+    /// (the top-level conjunction), with the literal as a string. Terms inside a value
+    /// filter are about one element, not the resource, and are never listed.
     pub fn required_equalities(&self) -> Vec<(&AttrPath, &str)> {
         match self {
             Self::And(a, b) => {
@@ -61,5 +71,28 @@ impl Filter {
             Self::Compare(path, CompareOp::Eq, Literal::Str(s)) => vec![(path, s.as_str())],
             _ => Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scim::schema::USER_TYPE;
+
+    fn eqs(f: &str) -> Vec<(String, String)> {
+        let f = parse(f, &USER_TYPE).unwrap();
+        f.required_equalities().into_iter().map(|(p, v)| (p.attr.clone(), v.to_owned())).collect()
+    }
+
+    #[test]
+    fn required_equalities_skip_value_filters() {
+        assert!(eqs(r#"emails[type eq "work"].value eq "x@y""#).is_empty());
+        assert!(eqs(r#"emails[value eq "x@y"]"#).is_empty());
+        assert_eq!(
+            eqs(r#"emails[type eq "work"].value eq "x@y" and userName eq "u""#),
+            [("userName".into(), "u".into())]
+        );
+        assert_eq!(eqs(r#"userName eq "u" and externalId eq "e""#).len(), 2);
+        assert!(eqs(r#"userName eq "u" or externalId eq "e""#).is_empty());
     }
 }

@@ -1,7 +1,7 @@
 //! Recursive-descent parser: `or` binds loosest, then `and`, then `not`/groups.
 
 use super::lexer::{Token, tokenize};
-use super::{CompareOp, Filter, Literal, MAX_FILTER_DEPTH, MAX_FILTER_LEN};
+use super::{CompareOp, Filter, Literal, MAX_FILTER_COMPARISONS, MAX_FILTER_DEPTH, MAX_FILTER_LEN};
 use crate::scim::error::{ScimError, ScimResult};
 use crate::scim::path::AttrPath;
 use crate::scim::schema::ResourceType;
@@ -9,10 +9,10 @@ use crate::scim::schema::ResourceType;
 /// Parses a filter for resources of type `rt` (the type resolves URN-prefixed paths).
 pub fn parse(text: &str, rt: &ResourceType) -> ScimResult<Filter> {
     if text.len() > MAX_FILTER_LEN {
-        return Err(ScimError::invalid_filter(format!("filter is longer than {MAX_FILTER_LEN} characters")));
+        return Err(ScimError::invalid_filter(format!("filter is longer than {MAX_FILTER_LEN} bytes")));
     }
     let tokens = tokenize(text)?;
-    let mut p = Parser { tokens, pos: 0, rt };
+    let mut p = Parser { tokens, pos: 0, rt, comparisons: 0, in_value_filter: false };
     let f = p.or_expr(0)?;
     match p.peek() {
         None => Ok(f),
@@ -24,6 +24,10 @@ struct Parser<'a> {
     tokens: Vec<Token>,
     pos: usize,
     rt: &'a ResourceType,
+    /// Comparisons parsed so far, against MAX_FILTER_COMPARISONS.
+    comparisons: usize,
+    /// Inside `[...]`: RFC 7644's valFilter has no nested value filters.
+    in_value_filter: bool,
 }
 
 fn keyword(t: Option<&Token>, kw: &str) -> bool {
@@ -111,11 +115,44 @@ impl Parser<'_> {
             }
         };
         let path = AttrPath::parse(&word, self.rt).map_err(|e| ScimError::invalid_filter(e.detail))?;
-        if self.peek() == Some(&Token::LBracket) {
-            self.pos += 1;
-            let inner = self.or_expr(Self::deeper(depth)?)?;
-            self.expect(&Token::RBracket)?;
+        if self.peek() != Some(&Token::LBracket) {
+            return self.comparison(path, &word);
+        }
+        if self.in_value_filter {
+            return Err(ScimError::invalid_filter(format!("value filters cannot nest ('{word}[' inside '[...]')")));
+        }
+        if path.sub.is_some() {
+            return Err(ScimError::invalid_filter(format!(
+                "a value filter must follow a top-level attribute, not '{word}'"
+            )));
+        }
+        self.pos += 1;
+        self.in_value_filter = true;
+        let inner = self.or_expr(Self::deeper(depth)?);
+        self.in_value_filter = false;
+        let inner = inner?;
+        self.expect(&Token::RBracket)?;
+        let Some(Token::SubAttr(sub)) = self.peek().cloned() else {
             return Ok(Filter::ValuePath(path, Box::new(inner)));
+        };
+        // Entra's `emails[type eq "work"].value eq "x"`: the comparison is about the same
+        // element as the value filter, so it joins the filter inside the brackets.
+        self.pos += 1;
+        let sub_path = AttrPath::parse(&sub, self.rt)
+            .ok()
+            .filter(|p| p.urn.is_none() && p.sub.is_none())
+            .ok_or_else(|| ScimError::invalid_filter(format!("'{word}[...].{sub}' names no sub-attribute")))?;
+        let on_element = self.comparison(sub_path, &sub)?;
+        Ok(Filter::ValuePath(path, Box::new(Filter::And(Box::new(inner), Box::new(on_element)))))
+    }
+
+    /// The `pr` or `op value` after an attribute path.
+    fn comparison(&mut self, path: AttrPath, written: &str) -> ScimResult<Filter> {
+        self.comparisons += 1;
+        if self.comparisons > MAX_FILTER_COMPARISONS {
+            return Err(ScimError::invalid_filter(format!(
+                "filter has more than {MAX_FILTER_COMPARISONS} comparisons"
+            )));
         }
         let op = match self.next() {
             Some(Token::Word(w)) if w.eq_ignore_ascii_case("pr") => return Ok(Filter::Present(path)),
@@ -123,7 +160,9 @@ impl Parser<'_> {
                 compare_op(&w).ok_or_else(|| ScimError::invalid_filter(format!("unknown operator '{w}'")))?
             }
             other => {
-                return Err(ScimError::invalid_filter(format!("expected an operator after '{word}', found {other:?}")));
+                return Err(ScimError::invalid_filter(format!(
+                    "expected an operator after '{written}', found {other:?}"
+                )));
             }
         };
         let value = match self.next() {
@@ -216,8 +255,76 @@ mod tests {
         assert!(p(&nots).is_err());
         let long = format!("userName eq \"{}\"", "x".repeat(MAX_FILTER_LEN));
         assert!(p(&long).is_err());
-        // A long chain of `and` is flat, not deep: it must parse without recursion blowing up.
-        let chain = vec!["a pr"; 400].join(" and ");
-        assert!(p(&chain).is_ok());
+        let long = format!("userName eq \"{}\"", "x".repeat(MAX_FILTER_LEN - 14));
+        assert_eq!(long.len(), MAX_FILTER_LEN);
+        assert!(p(&long).is_ok());
+    }
+
+    #[test]
+    fn comparisons_are_bounded() {
+        let chain = |n: usize, sep: &str| vec!["a pr"; n].join(sep);
+        assert!(p(&chain(MAX_FILTER_COMPARISONS, " and ")).is_ok());
+        for sep in [" and ", " or "] {
+            let e = p(&chain(MAX_FILTER_COMPARISONS + 1, sep)).unwrap_err();
+            assert_eq!(e.scim_type, Some(crate::scim::error::ScimType::InvalidFilter));
+            assert!(e.detail.contains("more than 100 comparisons"), "{}", e.detail);
+        }
+        // Comparisons inside value filters and Entra's `].sub` form count too.
+        let inner = vec![r#"type eq "w""#; MAX_FILTER_COMPARISONS].join(" or ");
+        assert!(p(&format!("emails[{inner}]")).is_ok());
+        assert!(p(&format!("emails[{inner}].value pr")).is_err());
+        // The length bound leaves room for the comparison bound's worth of ordinary terms.
+        let wide = (0..MAX_FILTER_COMPARISONS)
+            .map(|i| format!(r#"userName eq "someone-{i:06}@example.com""#))
+            .collect::<Vec<_>>()
+            .join(" or ");
+        assert!(wide.len() <= MAX_FILTER_LEN, "{}", wide.len());
+        assert!(p(&wide).is_ok());
+    }
+
+    #[test]
+    fn entra_sub_attribute_after_a_value_filter() {
+        let f = p(r#"emails[type eq "work"].value eq "x@y""#).unwrap();
+        let Filter::ValuePath(top, inner) = &f else { panic!("{f:?}") };
+        assert_eq!((top.attr.as_str(), top.sub.as_deref()), ("emails", None));
+        let Filter::And(on_filter, on_sub) = &**inner else { panic!("{inner:?}") };
+        assert!(
+            matches!(&**on_filter, Filter::Compare(a, CompareOp::Eq, Literal::Str(s)) if a.attr == "type" && s == "work")
+        );
+        assert!(
+            matches!(&**on_sub, Filter::Compare(a, CompareOp::Eq, Literal::Str(s)) if a.attr == "value" && a.sub.is_none() && s == "x@y")
+        );
+        // An `or` inside the brackets stays grouped under the `and`.
+        let f = p(r#"emails[type eq "work" or type eq "home"].value pr and userName eq "u""#).unwrap();
+        let Filter::And(left, _) = &f else { panic!("{f:?}") };
+        let Filter::ValuePath(_, inner) = &**left else { panic!("{left:?}") };
+        assert!(
+            matches!(&**inner, Filter::And(l, r) if matches!(**l, Filter::Or(..)) && matches!(**r, Filter::Present(_)))
+        );
+        for op in ["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"] {
+            assert!(p(&format!(r#"emails[type eq "work"].value {op} "x""#)).is_ok(), "{op}");
+        }
+        assert!(p(r#"EMAILS[TYPE EQ "work"].VALUE EQ "x""#).is_ok());
+    }
+
+    #[test]
+    fn rejects_malformed_value_filters() {
+        for bad in [
+            r#"emails[type eq "work"].value"#,
+            r#"emails[type eq "work"]."#,
+            r#"emails[type eq "work"]. value eq "x""#,
+            r#"emails[type eq "work"] .value eq "x""#,
+            r#"emails[type eq "work"].value.x eq "x""#,
+            r#"emails[type eq "work"].9 eq "x""#,
+            r#"emails[type eq "work"].value eq "x" eq "y""#,
+            r#"emails[type eq "work"][value pr]"#,
+            r#"emails[value[type pr]]"#,
+            r#"emails[type eq "w"].value[type pr]"#,
+            r#"name.givenName[value pr]"#,
+            r#"(emails[type eq "w"]).value pr"#,
+        ] {
+            let e = p(bad).unwrap_err();
+            assert_eq!(e.scim_type, Some(crate::scim::error::ScimType::InvalidFilter), "{bad}");
+        }
     }
 }
