@@ -113,6 +113,11 @@ impl Tenants {
         docs.iter().map(|d| serde_json::from_slice(&d.body).map_err(|e| corrupt("tenant", e))).collect()
     }
 
+    /// Every tenant id in the registry (the gate's existence check).
+    pub(super) async fn ids(&self) -> DomainResult<Vec<String>> {
+        Ok(self.registry.list().await?.into_iter().map(|d| d.name).collect())
+    }
+
     /// The tenant, if it exists.
     pub async fn find(&self, id: &TenantId) -> DomainResult<Option<Tenant>> {
         Ok(read(&*self.registry, id, "tenant").await?.map(|(t, _)| t))
