@@ -220,3 +220,51 @@ async fn a_flood_of_unknown_tenants_evicts_nothing_and_reads_little() {
     tokio::time::sleep(gate::MIN_REFRESH).await;
     assert_eq!(gate.check(&b, &tb).await.unwrap(), Access::Granted);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn expired_tokens_are_pruned_so_the_vault_stays_small() {
+    let (d, t) = tenants();
+    let a = id("a");
+    t.create(&a, None, Settings::default()).await.unwrap();
+    let live = t.issue(&a, Some("live"), None).await.unwrap();
+    for _ in 0..40 {
+        t.issue(&a, Some(&"x".repeat(100)), Some(Duration::from_millis(1))).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let list = t.tokens(&a).await.unwrap();
+    let expired = list.iter().filter(|i| i.state == TokenState::Expired).count();
+    assert!(expired <= admin::MAX_EXPIRED_KEPT + 1, "{expired} expired records kept");
+    assert!(list.iter().any(|i| i.id == live.info.id), "the live token is kept");
+    let size = std::fs::metadata(d.path().join("secrets/a.json")).unwrap().len();
+    assert!(size < 8 * 1024, "vault of {size} bytes");
+
+    // Past the grace, every expired record goes; live ones stay.
+    let mut vault: record::Vault = serde_json::from_slice(&std::fs::read(d.path().join("secrets/a.json")).unwrap()).unwrap();
+    assert!(vault.tokens.len() > 1);
+    let later = time::OffsetDateTime::now_utc() + admin::EXPIRED_GRACE + time::Duration::MINUTE;
+    admin::prune(&mut vault, later);
+    let ids: Vec<&str> = vault.tokens.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, [live.info.id.as_str()]);
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn the_data_directory_is_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let (d, t) = tenants();
+    let a = id("a");
+    t.create(&a, None, Settings::default()).await.unwrap();
+    let token = t.issue(&a, None, None).await.unwrap().token;
+    assert_eq!(Gate::new(t.clone(), Duration::from_secs(30)).check(&a, &token).await.unwrap(), Access::Granted);
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(d.path()), 0o700);
+    let mut files = 0;
+    for sub in ["tenants", "secrets", "token-use"] {
+        for f in std::fs::read_dir(d.path().join(sub)).unwrap() {
+            let path = f.unwrap().path();
+            assert_eq!(mode(&path), 0o600, "{}", path.display());
+            files += 1;
+        }
+    }
+    assert!(files >= 4, "tenant, vault, token use and lock files: {files}");
+}
