@@ -193,7 +193,8 @@ async fn a_flood_of_unknown_tenants_evicts_nothing_and_reads_little() {
     use std::sync::atomic::Ordering;
     let dir = tempfile::tempdir().unwrap();
     let (registry, vault) = (counted(&dir.path().join("tenants"), false), counted(&dir.path().join("secrets"), true));
-    let t = Tenants::new(registry.clone(), vault.clone(), Arc::new(FileDocs::open(&dir.path().join("u"), false).unwrap()));
+    let t =
+        Tenants::new(registry.clone(), vault.clone(), Arc::new(FileDocs::open(&dir.path().join("u"), false).unwrap()));
     let a = id("a");
     t.create(&a, None, Settings::default()).await.unwrap();
     let token = t.issue(&a, None, None).await.unwrap().token;
@@ -239,7 +240,8 @@ async fn expired_tokens_are_pruned_so_the_vault_stays_small() {
     assert!(size < 8 * 1024, "vault of {size} bytes");
 
     // Past the grace, every expired record goes; live ones stay.
-    let mut vault: record::Vault = serde_json::from_slice(&std::fs::read(d.path().join("secrets/a.json")).unwrap()).unwrap();
+    let mut vault: record::Vault =
+        serde_json::from_slice(&std::fs::read(d.path().join("secrets/a.json")).unwrap()).unwrap();
     assert!(vault.tokens.len() > 1);
     let later = time::OffsetDateTime::now_utc() + admin::EXPIRED_GRACE + time::Duration::MINUTE;
     admin::prune(&mut vault, later);
