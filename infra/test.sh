@@ -130,7 +130,7 @@ run_lambda() {
     local port api
     port=$(free_port); api=$(free_port)
     # events/ carry the sam-local dev token (INLET_DEV_TOKEN); the suites use an issued token.
-    INLET_DEV_TOKEN=local-dev-token AWS_LAMBDA_FUNCTION_NAME="$1" \
+    INLET_DEV_TOKEN=local-dev-token AWS_SAM_LOCAL=true AWS_LAMBDA_FUNCTION_NAME="$1" \
       "$RIE" --runtime-interface-emulator-address "127.0.0.1:$port" --runtime-api-address "127.0.0.1:$api" \
       "$($launch "$1")" >"$RUN/rie-$label-$1.log" 2>&1 &
     PIDS+=("$!")

@@ -25,8 +25,13 @@ enum Command {
         #[arg(long, default_value = "./.inlet")]
         data_dir: PathBuf,
         /// Use this token for tenant `default` instead of the generated one (for scripts).
+        /// It bypasses the vault, revocation and expiry: refused unless --listen is a loopback
+        /// address or --allow-remote-dev-token is given.
         #[arg(long, env = "INLET_DEV_TOKEN", hide_env_values = true)]
         dev_token: Option<String>,
+        /// Accept a dev token on a non-loopback listen address.
+        #[arg(long)]
+        allow_remote_dev_token: bool,
         /// Store in this DynamoDB table instead of the embedded store (AWS settings from the
         /// environment, e.g. AWS_ENDPOINT_URL for a local DynamoDB).
         #[arg(long)]
@@ -40,6 +45,20 @@ enum Command {
         /// How long tenant records and verifiers are cached: the bound on revocation latency.
         #[arg(long, env = "INLET_AUTH_CACHE_SECONDS", default_value_t = inlet_shared::domain::tenant::gate::DEFAULT_TTL.as_secs())]
         auth_cache_seconds: u64,
+        /// Seconds a client has to send a request head (also how long a kept-alive
+        /// connection may wait for its next request).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+        header_timeout_seconds: u64,
+        /// Seconds a client has to send a request body (408 past it).
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+        body_timeout_seconds: u64,
+        /// Seconds a connection may move no byte with no request being handled (a client that
+        /// stops reading its response) before it is closed.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+        idle_timeout_seconds: u64,
+        /// Open connections served at once; past it, new ones wait in the listen backlog.
+        #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
+        max_connections: u64,
     },
     /// Create, list, show, update, disable and enable tenants.
     Tenants {
@@ -74,6 +93,11 @@ async fn main() -> std::process::ExitCode {
             secret_prefix,
             rate_limit,
             auth_cache_seconds,
+            allow_remote_dev_token,
+            header_timeout_seconds,
+            body_timeout_seconds,
+            idle_timeout_seconds,
+            max_connections,
         } => {
             serve::run(serve::Options {
                 listen,
@@ -83,6 +107,13 @@ async fn main() -> std::process::ExitCode {
                 secret_prefix,
                 rate_limit,
                 auth_cache: Duration::from_secs(auth_cache_seconds),
+                limits: serve::Limits {
+                    header_timeout: Duration::from_secs(header_timeout_seconds),
+                    body_timeout: Duration::from_secs(body_timeout_seconds),
+                    idle_timeout: Duration::from_secs(idle_timeout_seconds),
+                    max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
+                },
+                allow_remote_dev_token,
             })
             .await
         }

@@ -1,6 +1,13 @@
 //! `inlet serve`: every function's routes over HTTP/1.1 on the embedded store, with a
 //! graceful shutdown that lets in-flight requests finish (each acknowledged write is
 //! already committed durably by then).
+//!
+//! Hostile clients are bounded: request heads must arrive within the header timeout
+//! (hyper's timer, which also runs while a kept-alive connection waits for its next
+//! request), bodies within the body timeout (408), a connection that moves no byte for the
+//! idle timeout while no request is being handled is closed, and past the connection cap
+//! new connections wait in the listen backlog. The token is checked on the request head,
+//! before any body is read.
 
 use crate::bootstrap::{self, DEFAULT_TENANT};
 use bytes::Bytes;
@@ -8,10 +15,10 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use inlet_shared::api::ratelimit::RateLimiter;
-use inlet_shared::api::{ApiError, App, Endpoint, MAX_BODY_BYTES};
+use inlet_shared::api::{self, ApiError, App, Endpoint, MAX_BODY_BYTES};
 use inlet_shared::domain::Directory;
 use inlet_shared::domain::tenant::{Gate, Tenants};
 use inlet_shared::store::Table;
@@ -20,9 +27,14 @@ use inlet_shared::store::embedded::EmbeddedStore;
 use inlet_shared::store::files::FileDocs;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::net::TcpListener;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -37,11 +49,30 @@ pub struct Options {
     pub secret_prefix: Option<String>,
     pub rate_limit: u32,
     pub auth_cache: Duration,
+    pub limits: Limits,
+    /// Allow a dev token on a listen address other than loopback.
+    pub allow_remote_dev_token: bool,
+}
+
+/// What one client may hold of the server.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub header_timeout: Duration,
+    pub body_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
 }
 
 pub async fn run(o: Options) -> Result<(), String> {
+    if o.dev_token.is_some() && !o.listen.ip().is_loopback() && !o.allow_remote_dev_token {
+        return Err(format!(
+            "a dev token (--dev-token / INLET_DEV_TOKEN) bypasses revocation and expiry: refused on {}, \
+             which is not a loopback address (add --allow-remote-dev-token to insist)",
+            o.listen
+        ));
+    }
     let data_dir = o.data_dir.as_path();
-    std::fs::create_dir_all(data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
+    inlet_shared::store::files::private_dir(data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
     let config = inlet_shared::aws::config();
     let (store, tenants): (Arc<dyn Table>, Tenants) = match (&o.table, &o.secret_prefix) {
         (None, None) => {
@@ -82,24 +113,47 @@ pub async fn run(o: Options) -> Result<(), String> {
     say(&format!("Data directory: {}", data_dir.display()));
 
     let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(o.limits.max_connections));
     let mut shutdown = std::pin::pin!(shutdown_signal());
     loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let (app, endpoints) = (Arc::clone(&app), Arc::clone(&endpoints));
-                let service = service_fn(move |req| {
-                    let (app, endpoints) = (Arc::clone(&app), Arc::clone(&endpoints));
-                    async move { Ok::<_, std::convert::Infallible>(respond(&app, &endpoints, req).await) }
-                });
-                let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    let _ = conn.await;
-                });
-            }
+        // Past the cap, new connections wait in the listen backlog until a slot frees.
+        let permit = tokio::select! {
+            permit = Arc::clone(&slots).acquire_owned() => permit.map_err(|e| e.to_string())?,
             () = &mut shutdown => break,
-        }
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(_) => continue,
+            },
+            () = &mut shutdown => break,
+        };
+        let watch = Arc::new(Activity::new());
+        let (app, endpoints, limits, busy) = (Arc::clone(&app), Arc::clone(&endpoints), o.limits, Arc::clone(&watch));
+        let service = service_fn(move |req| {
+            let (app, endpoints, busy) = (Arc::clone(&app), Arc::clone(&endpoints), Arc::clone(&busy));
+            async move {
+                let _handling = busy.handling();
+                Ok::<_, std::convert::Infallible>(respond(&app, &endpoints, req, limits.body_timeout).await)
+            }
+        });
+        let io = TokioIo::new(Watched { inner: stream, activity: Arc::clone(&watch) });
+        let conn = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_timeout)
+            .serve_connection(io, service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _permit = permit;
+            let mut conn = std::pin::pin!(conn);
+            let mut tick = tokio::time::interval(limits.idle_timeout / 4);
+            loop {
+                tokio::select! {
+                    _ = &mut conn => break,
+                    _ = tick.tick() => if watch.idle_for() >= limits.idle_timeout { break },
+                }
+            }
+        });
     }
     drop(listener);
     tokio::select! {
@@ -117,17 +171,125 @@ fn say(line: &str) {
     let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
 
-async fn respond(app: &App, endpoints: &[Endpoint], req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+/// Authenticates the head, then reads the body (bounded in size and time), then handles.
+async fn respond(
+    app: &App,
+    endpoints: &[Endpoint],
+    req: hyper::Request<Incoming>,
+    body_timeout: Duration,
+) -> hyper::Response<Full<Bytes>> {
+    let started = Instant::now();
     let (parts, body) = req.into_parts();
-    let response = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(body) => inlet_shared::api::handle(app, http::Request::from_parts(parts, body.to_bytes()), endpoints).await,
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
-            ApiError::PayloadTooLarge.into_response()
+    let admitted = match api::authenticate(app, &parts).await {
+        Ok(admitted) => admitted,
+        // The body is never read: hyper closes the connection after this answer.
+        Err(e) => return api::refuse(&parts.method, e, started).map(Full::new),
+    };
+    let read = tokio::time::timeout(body_timeout, Limited::new(body, MAX_BODY_BYTES).collect()).await;
+    let response = match read {
+        Ok(Ok(body)) => api::handle_admitted(app, admitted, parts, body.to_bytes(), endpoints, started).await,
+        Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+            api::refuse(&parts.method, ApiError::PayloadTooLarge, started)
         }
-        Err(_) => ApiError::from(inlet_shared::scim::error::ScimError::invalid_syntax("unreadable request body"))
-            .into_response(),
+        Ok(Err(_)) => {
+            let e = inlet_shared::scim::error::ScimError::invalid_syntax("unreadable request body");
+            api::refuse(&parts.method, e.into(), started)
+        }
+        Err(_) => api::refuse(&parts.method, ApiError::BodyTimeout(body_timeout.as_secs()), started),
     };
     response.map(Full::new)
+}
+
+/// When a connection last moved a byte, and whether a request is being handled on it.
+struct Activity {
+    epoch: Instant,
+    last_millis: AtomicU64,
+    handling: AtomicUsize,
+}
+
+/// Marks a request as being handled while it lives.
+struct Handling<'a>(&'a Activity);
+
+impl Drop for Handling<'_> {
+    fn drop(&mut self) {
+        self.0.touch();
+        self.0.handling.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self { epoch: Instant::now(), last_millis: AtomicU64::new(0), handling: AtomicUsize::new(0) }
+    }
+
+    fn touch(&self) {
+        let millis = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_millis.store(millis, Ordering::Relaxed);
+    }
+
+    fn handling(&self) -> Handling<'_> {
+        self.handling.fetch_add(1, Ordering::SeqCst);
+        Handling(self)
+    }
+
+    /// How long the connection has moved nothing with no request in hand (zero while one is).
+    fn idle_for(&self) -> Duration {
+        if self.handling.load(Ordering::SeqCst) > 0 {
+            return Duration::ZERO;
+        }
+        self.epoch.elapsed().saturating_sub(Duration::from_millis(self.last_millis.load(Ordering::Relaxed)))
+    }
+}
+
+/// A TCP stream that records its activity.
+struct Watched {
+    inner: TcpStream,
+    activity: Arc<Activity>,
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.activity.touch();
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, data);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        polled
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        polled
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }
 
 async fn shutdown_signal() {

@@ -5,7 +5,14 @@
 //! Configuration (environment): `INLET_TABLE`, `INLET_SECRET_PREFIX` (the vault's secret
 //! names), `INLET_AUTH_CACHE_SECONDS` (default 30), `INLET_RATE_LIMIT` (requests per second
 //! per tenant per instance, default 100, 0 = off); `INLET_DEV_TOKEN` (+ `INLET_DEV_TENANT`,
-//! default `default`) adds a fixed token for local emulators only.
+//! default `default`) adds a fixed token under `sam local` only (`AWS_SAM_LOCAL` set):
+//! anywhere else it is ignored with a warning, so a copied env.json cannot open production
+//! (ignoring keeps the function up; refusing to start would turn a config slip into an outage).
+//!
+//! Logs: the level comes from `AWS_LAMBDA_LOG_LEVEL` (else `RUST_LOG`), capped at INFO
+//! (DEBUG for Inlet's own crates), and the runtime's targets that log raw events and
+//! responses at TRACE never log below ERROR: no level lets a token or a password reach a
+//! log line. `RUST_LOG` directives are not honoured, only a level.
 
 use crate::api::ratelimit::{self, RateLimiter};
 use crate::api::{self, ApiError, App, Endpoint};
@@ -14,6 +21,7 @@ use crate::domain::tenant::{Gate, TenantId, Tenants, gate};
 use crate::store::Table;
 use bytes::Bytes;
 use lambda_http::request::RequestContext;
+use lambda_http::tracing::subscriber::filter::{LevelFilter, Targets};
 use lambda_http::{Body, Error, Request, RequestExt, Response, service_fn};
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,7 +47,11 @@ async fn app_from_env() -> Result<App, Error> {
     let (store, tenants) = aws_from_env().await?;
     let ttl = Duration::from_secs(number("INLET_AUTH_CACHE_SECONDS", gate::DEFAULT_TTL.as_secs())?);
     let mut gate = Gate::new(tenants, ttl);
-    if let Ok(token) = std::env::var("INLET_DEV_TOKEN") {
+    let dev_token = std::env::var("INLET_DEV_TOKEN").ok();
+    if dev_token.is_some() && std::env::var_os("AWS_SAM_LOCAL").is_none() {
+        tracing::warn!("INLET_DEV_TOKEN is ignored: it is honoured only under sam local (AWS_SAM_LOCAL)");
+    }
+    if let Some(token) = dev_token.filter(|_| std::env::var_os("AWS_SAM_LOCAL").is_some()) {
         let tenant = std::env::var("INLET_DEV_TENANT").unwrap_or_else(|_| "default".into());
         gate =
             gate.with_dev_token(TenantId::parse(&tenant).ok_or("INLET_DEV_TENANT is not a valid tenant id")?, &token);
@@ -71,9 +83,45 @@ fn respond(response: http::Response<Bytes>) -> Response<Body> {
     Response::from_parts(parts, to_body(body))
 }
 
+/// The requested level, as Lambda's advanced logging controls (or `RUST_LOG`) name it.
+fn requested_level() -> LevelFilter {
+    let Some(text) = std::env::var("AWS_LAMBDA_LOG_LEVEL").or_else(|_| std::env::var("RUST_LOG")).ok() else {
+        return LevelFilter::INFO;
+    };
+    match text.trim().to_ascii_uppercase().as_str() {
+        "FATAL" => LevelFilter::ERROR,
+        other => other.parse().unwrap_or(LevelFilter::INFO),
+    }
+}
+
+/// Targets that log raw Lambda events or responses (at TRACE, in lambda_runtime 1.5).
+const PAYLOAD_TARGETS: [&str; 2] = ["lambda_runtime::layers::api_response", "lambda_runtime::requests"];
+const OWN_TARGETS: [&str; 4] = ["inlet_shared", "inlet_users", "inlet_groups", "inlet_tokens"];
+
+/// What each target may log at `requested`.
+fn log_filter(requested: LevelFilter) -> Targets {
+    let own = requested.min(LevelFilter::DEBUG);
+    let targets = Targets::new().with_default(requested.min(LevelFilter::INFO));
+    let targets = OWN_TARGETS.iter().fold(targets, |t, name| t.with_target(*name, own));
+    PAYLOAD_TARGETS.iter().fold(targets, |t, name| t.with_target(*name, requested.min(LevelFilter::ERROR)))
+}
+
+/// The log subscriber of every function (instead of lambda_http's default, which honours
+/// TRACE and so logs raw events).
+fn init_logging() {
+    use lambda_http::tracing::subscriber::layer::SubscriberExt;
+    use lambda_http::tracing::subscriber::util::SubscriberInitExt;
+    let fmt = lambda_http::tracing::subscriber::fmt::layer().with_target(false).without_time();
+    let filter = log_filter(requested_level());
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let registry = lambda_http::tracing::subscriber::registry().with(filter);
+    // Another subscriber already set (tests) is fine: logging stays as it is.
+    let _ = if json { registry.with(fmt.json()).try_init() } else { registry.with(fmt).try_init() };
+}
+
 /// Runs a Lambda function serving `endpoints` until the runtime stops it.
 pub async fn run(endpoints: &'static [Endpoint]) -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
+    init_logging();
     let app = app_from_env().await?;
     let app = &app;
     lambda_http::run(service_fn(move |req: Request| async move {
@@ -92,7 +140,7 @@ fn iam_caller(req: &Request) -> Option<String> {
 
 /// Runs the token-management function: the admin API, for IAM-authorised callers only.
 pub async fn run_admin() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
+    init_logging();
     let (_, tenants) = aws_from_env().await?;
     let tenants = &tenants;
     lambda_http::run(service_fn(move |req: Request| async move {
@@ -105,4 +153,25 @@ pub async fn run_admin() -> Result<(), Error> {
         Ok(respond(api::admin::handle(tenants, req, &caller).await))
     }))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambda_http::tracing::Level;
+
+    #[test]
+    fn no_level_opens_the_payload_targets() {
+        for requested in [LevelFilter::TRACE, LevelFilter::DEBUG, LevelFilter::INFO] {
+            let f = log_filter(requested);
+            for target in PAYLOAD_TARGETS {
+                assert!(!f.would_enable(target, &Level::TRACE) && !f.would_enable(target, &Level::WARN), "{target}");
+                assert!(f.would_enable(target, &Level::ERROR));
+            }
+            assert!(!f.would_enable("aws_smithy_runtime::client", &Level::DEBUG));
+            assert!(!f.would_enable("inlet_shared::api", &Level::TRACE));
+        }
+        assert!(log_filter(LevelFilter::DEBUG).would_enable("inlet_shared::api", &Level::DEBUG));
+        assert!(!log_filter(LevelFilter::WARN).would_enable("inlet_shared::api", &Level::INFO));
+    }
 }

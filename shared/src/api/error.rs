@@ -29,6 +29,9 @@ pub enum ApiError {
     AdminForbidden,
     #[error("the request body is larger than {MAX_BODY_BYTES} bytes")]
     PayloadTooLarge,
+    /// The body did not arrive within the server's body timeout (`inlet serve`).
+    #[error("the request body did not arrive within {0} s")]
+    BodyTimeout(u64),
     #[error("no such endpoint")]
     NoRoute,
     #[error("method not allowed here")]
@@ -77,6 +80,7 @@ impl ApiError {
             Self::ScimOff | Self::AdminForbidden => (StatusCode::FORBIDDEN, None, None),
             Self::RateLimited(secs) => (StatusCode::TOO_MANY_REQUESTS, None, Some(*secs)),
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, None, None),
+            Self::BodyTimeout(_) => (StatusCode::REQUEST_TIMEOUT, None, None),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, None, None),
         };
         let detail = match &self {

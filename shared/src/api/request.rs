@@ -5,7 +5,8 @@ use super::error::{ApiError, MAX_BODY_BYTES};
 use crate::domain::tenant::{Access, TenantId};
 use crate::scim::error::ScimError;
 use bytes::Bytes;
-use http::{Method, Request, header};
+use http::request::Parts;
+use http::{Method, header};
 use serde_json::Value;
 
 /// A request under `/{tenant}/scim/v2`, whose token has been verified for that tenant.
@@ -40,31 +41,46 @@ fn split_path(path: &str) -> Option<(&str, Vec<String>)> {
     Some((tenant, parts.filter(|p| !p.is_empty()).map(str::to_owned).collect()))
 }
 
+/// A request whose head has been authenticated: its body may now be read.
+#[derive(Debug)]
+pub struct Admitted {
+    tenant: TenantId,
+    segments: Vec<String>,
+}
+
+/// Checks the request head: path shape, tenant, token and the tenant's rate, before any
+/// body is read (an anonymous caller never makes the server read a body).
+pub async fn authenticate(app: &App, parts: &Parts) -> Result<Admitted, ApiError> {
+    let (tenant, segments) = split_path(parts.uri.path()).ok_or(ApiError::NoRoute)?;
+    // A malformed tenant id is answered like an unknown tenant: 401, before anything else.
+    let tenant = TenantId::parse(tenant).ok_or(ApiError::Unauthorized)?;
+    let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let token = bearer(header).ok_or(ApiError::Unauthorized)?;
+    match app.gate.check(&tenant, token).await? {
+        Access::Granted => {}
+        Access::Denied => return Err(ApiError::Unauthorized),
+        Access::ScimOff => return Err(ApiError::ScimOff),
+    }
+    app.limiter.admit(&tenant, std::time::Instant::now()).map_err(ApiError::RateLimited)?;
+    Ok(Admitted { tenant, segments })
+}
+
 impl ScimRequest {
-    pub async fn accept(app: &App, req: Request<Bytes>) -> Result<Self, ApiError> {
-        let (parts, body) = req.into_parts();
-        let (tenant, segments) = split_path(parts.uri.path()).ok_or(ApiError::NoRoute)?;
-        // A malformed tenant id is answered like an unknown tenant: 401, before anything else.
-        let tenant = TenantId::parse(tenant).ok_or(ApiError::Unauthorized)?;
-        let header = |name: header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
-        let token = bearer(header(header::AUTHORIZATION)).ok_or(ApiError::Unauthorized)?;
-        match app.gate.check(&tenant, token).await? {
-            Access::Granted => {}
-            Access::Denied => return Err(ApiError::Unauthorized),
-            Access::ScimOff => return Err(ApiError::ScimOff),
-        }
-        app.limiter.admit(&tenant, std::time::Instant::now()).map_err(ApiError::RateLimited)?;
+    /// The admitted request with its body (at most [`MAX_BODY_BYTES`]).
+    pub fn new(admitted: Admitted, parts: Parts, body: Bytes) -> Result<Self, ApiError> {
         if body.len() > MAX_BODY_BYTES {
             return Err(ApiError::PayloadTooLarge);
         }
+        let Admitted { tenant, segments } = admitted;
+        let header = |name: header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
         let query =
             parts.uri.query().map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
-        let proto = parts.headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).unwrap_or("http");
+        let proto = header(header::HeaderName::from_static("x-forwarded-proto")).unwrap_or("http");
         let host = header(header::HOST).or(parts.uri.authority().map(|a| a.as_str())).unwrap_or("localhost");
         let if_match = header(header::IF_MATCH).map(str::to_owned);
         Ok(Self {
-            method: parts.method,
             base: format!("{proto}://{host}/{tenant}/scim/v2"),
+            method: parts.method,
             tenant,
             segments,
             query,

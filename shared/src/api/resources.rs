@@ -126,7 +126,13 @@ fn no_content(s: Option<&Stored>) -> Response<Bytes> {
 
 /// The resource as the client sees it: rendered, with members (groups) or groups
 /// (users, on request) loaded only when the projection will show them.
-async fn present(app: &App, res: Resource, req: &ScimRequest, s: &Stored, proj: &Projection) -> DomainResult<Value> {
+pub(super) async fn present(
+    app: &App,
+    res: Resource,
+    req: &ScimRequest,
+    s: &Stored,
+    proj: &Projection,
+) -> DomainResult<Value> {
     let mut v = s.render(res.rt(), &req.base);
     let refs = |kind: &str, id: &str, display: Option<&str>, type_: &str| {
         let mut m = json!({"value": id, "$ref": format!("{}/{kind}/{id}", req.base), "type": type_});

@@ -1,7 +1,8 @@
 //! Documents as files in one directory of the local data directory: `{name}.json`,
 //! replaced atomically (write, fsync, rename) under an exclusive lock on `.lock`, so the
-//! CLI and a running `inlet serve` can share the directory. A private directory (the
-//! token vault) gets mode 0700 and its files 0600.
+//! CLI and a running `inlet serve` can share the directory. Every file is written 0600
+//! (tenant records and token use say who the customers are); a private directory (the
+//! token vault, the data directory itself) gets mode 0700.
 
 use super::StoreError;
 use super::docs::{Catalog, Doc, Documents, Expect, check_name};
@@ -13,7 +14,17 @@ use std::path::{Path, PathBuf};
 
 pub struct FileDocs {
     dir: PathBuf,
-    private: bool,
+}
+
+/// Creates `dir` (and its parents) if missing and makes it readable by its owner only.
+pub fn private_dir(dir: &Path) -> Result<(), StoreError> {
+    fs::create_dir_all(dir).map_err(io)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io)?;
+    }
+    Ok(())
 }
 
 fn io(e: std::io::Error) -> StoreError {
@@ -26,27 +37,24 @@ fn tag_of(body: &[u8]) -> String {
 
 impl FileDocs {
     pub fn open(dir: &Path, private: bool) -> Result<Self, StoreError> {
-        fs::create_dir_all(dir).map_err(io)?;
-        #[cfg(unix)]
         if private {
-            use std::os::unix::fs::PermissionsExt;
-            fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io)?;
+            private_dir(dir)?;
+        } else {
+            fs::create_dir_all(dir).map_err(io)?;
         }
-        Ok(Self { dir: dir.to_path_buf(), private })
+        Ok(Self { dir: dir.to_path_buf() })
     }
 
     fn path(&self, name: &str) -> PathBuf {
         self.dir.join(format!("{name}.json"))
     }
 
-    /// Create-or-truncate for writing; 0600 in a private directory.
-    fn options(&self) -> OpenOptions {
+    /// Create-or-truncate for writing, 0600.
+    fn options() -> OpenOptions {
         let mut opts = OpenOptions::new();
         opts.write(true).create(true).truncate(true);
         #[cfg(unix)]
-        if self.private {
-            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        }
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
         opts
     }
 
@@ -59,7 +67,7 @@ impl FileDocs {
     }
 
     fn write(&self, name: &str, body: &[u8], expect: &Expect) -> Result<(), StoreError> {
-        let lock = self.options().open(self.dir.join(".lock")).map_err(io)?;
+        let lock = Self::options().open(self.dir.join(".lock")).map_err(io)?;
         lock.lock().map_err(io)?;
         let current = self.read(name)?;
         let holds = match expect {
@@ -71,7 +79,7 @@ impl FileDocs {
             return Err(StoreError::ConditionFailed { index: 0 });
         }
         let tmp = self.dir.join(format!(".{name}.tmp"));
-        let mut file = self.options().open(&tmp).map_err(io)?;
+        let mut file = Self::options().open(&tmp).map_err(io)?;
         file.write_all(body).and_then(|()| file.sync_all()).map_err(io)?;
         fs::rename(&tmp, self.path(name)).map_err(io)?;
         // The rename is durable once the directory is synced.
@@ -131,5 +139,22 @@ mod tests {
             let mode = fs::metadata(dir.path().join("vault")).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o700);
         }
+    }
+
+    #[cfg(unix)]
+    #[tokio::test(flavor = "multi_thread")]
+    async fn every_file_is_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let docs = FileDocs::open(&dir.path().join("tenants"), false).unwrap();
+        docs.put("acme", b"{}", Expect::Absent).await.unwrap();
+        docs.put("acme", b"{\"a\":1}", Expect::Any).await.unwrap();
+        for name in ["acme.json", ".lock"] {
+            let mode = fs::metadata(dir.path().join("tenants").join(name)).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}");
+        }
+        private_dir(&dir.path().join("data")).unwrap();
+        let mode = fs::metadata(dir.path().join("data")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
     }
 }

@@ -22,6 +22,11 @@ use time::OffsetDateTime;
 /// identity provider → revoke old).
 pub const MAX_LIVE_TOKENS: usize = 2;
 const CAS_ATTEMPTS: usize = 8;
+/// Expired token records stay listed (state `expired`) this long, then every vault write
+/// drops them, so a tenant's secret stays far below Secrets Manager's 64 KB.
+pub const EXPIRED_GRACE: time::Duration = time::Duration::HOUR;
+/// At most this many expired records are kept, even within the grace (the newest).
+pub const MAX_EXPIRED_KEPT: usize = 8;
 
 #[derive(Clone)]
 pub struct Tenants {
@@ -81,8 +86,9 @@ impl Tenants {
         Self::new(registry, vault, Arc::new(TableDocs::new(table, keys::TOKEN_USE)))
     }
 
-    /// Everything in files under a local data directory; the vault private (0700/0600).
+    /// Everything in files under a local data directory, made owner-only (0700, files 0600).
     pub fn in_dir(dir: &Path) -> DomainResult<Self> {
+        crate::store::files::private_dir(dir)?;
         Ok(Self::new(
             Arc::new(FileDocs::open(&dir.join("tenants"), false)?),
             Arc::new(FileDocs::open(&dir.join("secrets"), true)?),
@@ -111,6 +117,11 @@ impl Tenants {
     pub async fn list(&self) -> DomainResult<Vec<Tenant>> {
         let docs = self.registry.list().await?;
         docs.iter().map(|d| serde_json::from_slice(&d.body).map_err(|e| corrupt("tenant", e))).collect()
+    }
+
+    /// Every tenant id in the registry (the gate's existence check).
+    pub(super) async fn ids(&self) -> DomainResult<Vec<String>> {
+        Ok(self.registry.list().await?.into_iter().map(|d| d.name).collect())
     }
 
     /// The tenant, if it exists.
@@ -221,11 +232,33 @@ impl Tenants {
     async fn change_vault<R>(
         &self,
         id: &TenantId,
-        change: impl FnMut(&mut Vault, OffsetDateTime) -> DomainResult<R>,
+        mut change: impl FnMut(&mut Vault, OffsetDateTime) -> DomainResult<R>,
     ) -> DomainResult<R> {
         let empty = || Ok(Vault { tenant: id.to_string(), tokens: Vec::new() });
-        modify(&*self.vault, id, "vault", empty, change).await
+        modify(&*self.vault, id, "vault", empty, |vault, at| {
+            let result = change(vault, at)?;
+            prune(vault, at);
+            Ok(result)
+        })
+        .await
     }
+}
+
+/// Drops token records expired more than [`EXPIRED_GRACE`] before `at`, and all but the
+/// [`MAX_EXPIRED_KEPT`] most recently expired ones.
+pub(super) fn prune(vault: &mut Vault, at: OffsetDateTime) {
+    let horizon = at.saturating_sub(EXPIRED_GRACE);
+    // An unreadable expiry counts as expired (see `expired_at`), so it goes too.
+    vault.tokens.retain(|t| !t.expired_at(horizon));
+    let mut expired: Vec<(Option<OffsetDateTime>, String)> = vault
+        .tokens
+        .iter()
+        .filter(|t| t.expired_at(at))
+        .map(|t| (t.expires.as_deref().and_then(parse_time), t.id.clone()))
+        .collect();
+    expired.sort_unstable_by(|a, b| b.cmp(a));
+    let dropped: Vec<String> = expired.into_iter().skip(MAX_EXPIRED_KEPT).map(|(_, id)| id).collect();
+    vault.tokens.retain(|t| !dropped.contains(&t.id));
 }
 
 /// Read-modify-write of one document with compare-and-swap, retried when another writer got

@@ -5,11 +5,18 @@
 //! `ttl`. A token that matches nothing cached triggers an early re-read (a token issued a
 //! moment ago), at most once per [`MIN_REFRESH`], so a flood of bad tokens cannot turn into
 //! a flood of reads.
+//!
+//! Only tenants in the registry get a cache entry, so requests naming made-up tenants can
+//! never evict a live one. An id with no entry costs one registry read while the miss
+//! budget ([`MISS_RATE`] per second) lasts; past it, the registry's listed ids answer, listed
+//! at most once per [`MIN_REFRESH`]. A flood of made-up ids thus costs at most `MISS_RATE`
+//! reads per second plus one listing per `MIN_REFRESH` per process, never a vault read,
+//! and a real tenant is still recognised during one.
 
 use super::record::{Mode, Status, Tenant, TokenRecord};
 use super::{TenantId, Tenants, token};
 use crate::domain::DomainResult;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
@@ -21,8 +28,8 @@ pub const DEFAULT_TTL: Duration = Duration::from_secs(30);
 pub const MIN_REFRESH: Duration = Duration::from_secs(5);
 /// A token's last use is written at most this often per process.
 const USE_INTERVAL: Duration = Duration::from_secs(300);
-/// Bound on cached tenants (unknown tenant ids are cached too, as misses).
-const MAX_CACHED: usize = 10_000;
+/// Bound on remembered token uses (only tokens that were granted are remembered).
+const MAX_USES: usize = 10_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -64,13 +71,52 @@ pub struct Gate {
     /// A fixed token for one tenant, for local runs and emulators (`INLET_DEV_TOKEN`).
     dev: Option<(TenantId, [u8; 32])>,
     dev_tenant: Mutex<Option<(Instant, Option<Tenant>)>>,
+    /// Entries for tenants in the registry only: bounded by the registry's size.
     cache: Mutex<HashMap<TenantId, Arc<Entry>>>,
+    /// The registry's tenant ids; held across a listing so concurrent misses list once.
+    known: tokio::sync::Mutex<Known>,
     used: Mutex<HashMap<String, Instant>>,
+}
+
+/// Direct registry reads for ids with no entry: a token bucket, so a flood of made-up
+/// tenant ids costs at most this many reads per second per process (plus the burst).
+const MISS_RATE: f64 = 20.0;
+const MISS_BURST: f64 = 100.0;
+
+/// The registry's tenant ids, as last listed, and the budget of direct reads.
+struct Known {
+    listed: Option<Instant>,
+    ids: HashSet<String>,
+    misses: (f64, Instant),
+}
+
+impl Default for Known {
+    fn default() -> Self {
+        Self { listed: None, ids: HashSet::new(), misses: (MISS_BURST, Instant::now()) }
+    }
+}
+
+impl Known {
+    fn take_miss(&mut self, now: Instant) -> bool {
+        let (tokens, at) = self.misses;
+        let tokens = (tokens + now.saturating_duration_since(at).as_secs_f64() * MISS_RATE).min(MISS_BURST);
+        let granted = tokens >= 1.0;
+        self.misses = (if granted { tokens - 1.0 } else { tokens }, now);
+        granted
+    }
 }
 
 impl Gate {
     pub fn new(tenants: Tenants, ttl: Duration) -> Self {
-        Self { tenants, ttl, dev: None, dev_tenant: Mutex::default(), cache: Mutex::default(), used: Mutex::default() }
+        Self {
+            tenants,
+            ttl,
+            dev: None,
+            dev_tenant: Mutex::default(),
+            cache: Mutex::default(),
+            known: tokio::sync::Mutex::default(),
+            used: Mutex::default(),
+        }
     }
 
     pub fn with_dev_token(mut self, tenant: TenantId, dev_token: &str) -> Self {
@@ -82,6 +128,9 @@ impl Gate {
         let presented = token::digest(bearer);
         if self.dev.as_ref().is_some_and(|(dt, d)| dt == t && bool::from(d.ct_eq(&presented))) {
             return self.dev_access(t).await;
+        }
+        if !self.worth_reading(t).await? {
+            return Ok(Access::Denied);
         }
         let mut entry = self.entry(t, false).await?;
         if entry.find(&presented).is_none() && entry.fetched.elapsed() >= MIN_REFRESH {
@@ -114,25 +163,46 @@ impl Gate {
         Ok(admit(tenant.as_ref()))
     }
 
+    /// Is `t` worth a registry read? Yes if it has an entry, is among the listed ids, or
+    /// the miss budget allows a direct read (then [`Self::entry`] finds out). Past the
+    /// budget the listed ids answer, listed again at most once per [`MIN_REFRESH`].
+    async fn worth_reading(&self, t: &TenantId) -> DomainResult<bool> {
+        if self.cache.lock().unwrap_or_else(PoisonError::into_inner).contains_key(t) {
+            return Ok(true);
+        }
+        let mut known = self.known.lock().await;
+        if known.ids.contains(t.as_str()) || known.take_miss(Instant::now()) {
+            return Ok(true);
+        }
+        if known.listed.is_some_and(|at| at.elapsed() < MIN_REFRESH) {
+            return Ok(false);
+        }
+        known.ids = self.tenants.ids().await?.into_iter().collect();
+        known.listed = Some(Instant::now());
+        Ok(known.ids.contains(t.as_str()))
+    }
+
     async fn entry(&self, t: &TenantId, refresh: bool) -> DomainResult<Arc<Entry>> {
         let cached = self.cache.lock().unwrap_or_else(PoisonError::into_inner).get(t).cloned();
         if let Some(e) = cached.filter(|e| !refresh && e.fetched.elapsed() < self.ttl) {
             return Ok(e);
         }
-        // The vault is read only for tenants that exist and are active: requests naming made-up
-        // tenants cost one table read, never a Secrets Manager call.
+        // The vault is read only for tenants that exist and are active.
         let tenant = self.tenants.find(t).await?;
+        if tenant.is_none() {
+            // Gone from the registry since it was listed: forget it, cache nothing.
+            self.cache.lock().unwrap_or_else(PoisonError::into_inner).remove(t);
+            self.known.lock().await.ids.remove(t.as_str());
+        }
         let records = match &tenant {
             Some(found) if found.status == Status::Active => self.tenants.verifiers(t).await?,
             _ => Vec::new(),
         };
         let tokens = records.into_iter().filter_map(|r| token::from_hex(&r.sha256).map(|d| (r, d))).collect();
         let entry = Arc::new(Entry { fetched: Instant::now(), tenant, tokens });
-        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        if cache.len() >= MAX_CACHED {
-            cache.clear();
+        if entry.tenant.is_some() {
+            self.cache.lock().unwrap_or_else(PoisonError::into_inner).insert(t.clone(), Arc::clone(&entry));
         }
-        cache.insert(t.clone(), Arc::clone(&entry));
         Ok(entry)
     }
 
@@ -145,7 +215,7 @@ impl Gate {
             if used.get(&key).is_some_and(|at| at.elapsed() < USE_INTERVAL) {
                 return;
             }
-            if used.len() >= MAX_CACHED {
+            if used.len() >= MAX_USES {
                 used.clear();
             }
             used.insert(key, Instant::now());

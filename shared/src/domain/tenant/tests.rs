@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::domain::DomainError;
+use std::sync::Arc;
 use std::time::Duration;
 
 fn tenants() -> (tempfile::TempDir, Tenants) {
@@ -124,8 +125,15 @@ async fn concurrent_issues_lose_nothing() {
     assert_eq!(gate.check(&a, &y.token).await.unwrap(), Access::Granted);
 }
 
-/// A vault that counts its reads.
-struct Counted(crate::store::files::FileDocs, std::sync::atomic::AtomicUsize);
+/// Documents that count their reads (`.1`) and listings (`.2`).
+struct Counted(crate::store::files::FileDocs, AtomicUsize, AtomicUsize);
+
+use std::sync::atomic::AtomicUsize;
+
+fn counted(dir: &std::path::Path, private: bool) -> std::sync::Arc<Counted> {
+    let docs = crate::store::files::FileDocs::open(dir, private).unwrap();
+    std::sync::Arc::new(Counted(docs, AtomicUsize::new(0), AtomicUsize::new(0)))
+}
 
 #[async_trait::async_trait]
 impl crate::store::docs::Documents for Counted {
@@ -143,13 +151,20 @@ impl crate::store::docs::Documents for Counted {
     }
 }
 
+#[async_trait::async_trait]
+impl crate::store::docs::Catalog for Counted {
+    async fn list(&self) -> Result<Vec<crate::store::docs::Doc>, crate::store::StoreError> {
+        self.2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.list().await
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn made_up_and_disabled_tenants_never_reach_the_vault() {
     use crate::store::files::FileDocs;
-    use std::sync::Arc;
     use std::sync::atomic::Ordering;
     let dir = tempfile::tempdir().unwrap();
-    let vault = Arc::new(Counted(FileDocs::open(&dir.path().join("secrets"), true).unwrap(), Default::default()));
+    let vault = counted(&dir.path().join("secrets"), true);
     let t = Tenants::new(
         Arc::new(FileDocs::open(&dir.path().join("tenants"), false).unwrap()),
         vault.clone(),
@@ -170,4 +185,88 @@ async fn made_up_and_disabled_tenants_never_reach_the_vault() {
         assert_eq!(gate.check(&a, &token).await.unwrap(), Access::Granted);
     }
     assert_eq!(vault.1.load(Ordering::SeqCst), before + 1, "cached for the ttl");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flood_of_unknown_tenants_evicts_nothing_and_reads_little() {
+    use crate::store::files::FileDocs;
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    let (registry, vault) = (counted(&dir.path().join("tenants"), false), counted(&dir.path().join("secrets"), true));
+    let t =
+        Tenants::new(registry.clone(), vault.clone(), Arc::new(FileDocs::open(&dir.path().join("u"), false).unwrap()));
+    let a = id("a");
+    t.create(&a, None, Settings::default()).await.unwrap();
+    let token = t.issue(&a, None, None).await.unwrap().token;
+    let gate = Gate::new(t.clone(), Duration::from_secs(60));
+    assert_eq!(gate.check(&a, &token).await.unwrap(), Access::Granted);
+    let (vault_before, reads_before) = (vault.1.load(Ordering::SeqCst), registry.1.load(Ordering::SeqCst));
+    let started = std::time::Instant::now();
+    for n in 0..20_000 {
+        assert_eq!(gate.check(&id(&format!("made-up-{n}")), &token).await.unwrap(), Access::Denied);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    // The real tenant's entry survived: granted again without any read.
+    assert_eq!(gate.check(&a, &token).await.unwrap(), Access::Granted);
+    assert_eq!(vault.1.load(Ordering::SeqCst), vault_before, "no vault read for unknown tenants, no re-read of a");
+    let reads = registry.1.load(Ordering::SeqCst) - reads_before;
+    assert!(reads as f64 <= 100.0 + 20.0 * secs + 1.0, "{reads} registry reads in {secs:.1} s");
+    let listings = registry.2.load(Ordering::SeqCst);
+    assert!(listings >= 1 && listings as f64 <= 1.0 + secs / 5.0, "{listings} listings in {secs:.1} s");
+
+    // A tenant created during the flood is recognised once the registry is listed again.
+    let b = id("b");
+    t.create(&b, None, Settings::default()).await.unwrap();
+    let tb = t.issue(&b, None, None).await.unwrap().token;
+    tokio::time::sleep(gate::MIN_REFRESH).await;
+    assert_eq!(gate.check(&b, &tb).await.unwrap(), Access::Granted);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn expired_tokens_are_pruned_so_the_vault_stays_small() {
+    let (d, t) = tenants();
+    let a = id("a");
+    t.create(&a, None, Settings::default()).await.unwrap();
+    let live = t.issue(&a, Some("live"), None).await.unwrap();
+    for _ in 0..40 {
+        t.issue(&a, Some(&"x".repeat(100)), Some(Duration::from_millis(1))).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let list = t.tokens(&a).await.unwrap();
+    let expired = list.iter().filter(|i| i.state == TokenState::Expired).count();
+    assert!(expired <= admin::MAX_EXPIRED_KEPT + 1, "{expired} expired records kept");
+    assert!(list.iter().any(|i| i.id == live.info.id), "the live token is kept");
+    let size = std::fs::metadata(d.path().join("secrets/a.json")).unwrap().len();
+    assert!(size < 8 * 1024, "vault of {size} bytes");
+
+    // Past the grace, every expired record goes; live ones stay.
+    let mut vault: record::Vault =
+        serde_json::from_slice(&std::fs::read(d.path().join("secrets/a.json")).unwrap()).unwrap();
+    assert!(vault.tokens.len() > 1);
+    let later = time::OffsetDateTime::now_utc() + admin::EXPIRED_GRACE + time::Duration::MINUTE;
+    admin::prune(&mut vault, later);
+    let ids: Vec<&str> = vault.tokens.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, [live.info.id.as_str()]);
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn the_data_directory_is_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let (d, t) = tenants();
+    let a = id("a");
+    t.create(&a, None, Settings::default()).await.unwrap();
+    let token = t.issue(&a, None, None).await.unwrap().token;
+    assert_eq!(Gate::new(t.clone(), Duration::from_secs(30)).check(&a, &token).await.unwrap(), Access::Granted);
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(d.path()), 0o700);
+    let mut files = 0;
+    for sub in ["tenants", "secrets", "token-use"] {
+        for f in std::fs::read_dir(d.path().join(sub)).unwrap() {
+            let path = f.unwrap().path();
+            assert_eq!(mode(&path), 0o600, "{}", path.display());
+            files += 1;
+        }
+    }
+    assert!(files >= 4, "tenant, vault, token use and lock files: {files}");
 }
