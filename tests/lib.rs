@@ -7,18 +7,46 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 
 pub const TOKEN: &str = "e2e-token";
 
-/// The `inlet` binary: `INLET_BIN`, else the workspace's debug build
-/// (the test command builds it first: `cargo build --workspace --bins`).
+/// The `inlet` binary: `INLET_BIN`, else the workspace's, built (once per test process) by
+/// [`build_inlet`] so the tests never start a binary older than the sources.
 pub fn inlet_bin() -> PathBuf {
-    std::env::var_os("INLET_BIN").map(PathBuf::from).unwrap_or_else(|| {
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-        target.join("debug/inlet")
-    })
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| std::env::var_os("INLET_BIN").map_or_else(build_inlet, PathBuf::from)).clone()
+}
+
+/// `cargo build --workspace --bin inlet` in the profile these tests were built in, into the
+/// same target directory (`CARGO_TARGET_DIR` is inherited): a no-op when nothing changed.
+/// `--workspace` resolves features as the test command's `cargo build --workspace --bins`
+/// does, so the two share artifacts. Returns the path cargo reports for the binary.
+fn build_inlet() -> PathBuf {
+    // Test executables live in <target>/<profile dir>/deps/; `dev` builds into `debug`.
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(Path::parent).and_then(Path::file_name).unwrap();
+    let profile = if profile_dir == "debug" { "dev".to_owned() } else { profile_dir.to_string_lossy().into_owned() };
+    let started = std::time::Instant::now();
+    let out = Command::new(env!("CARGO"))
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .args(["build", "--workspace", "--bin", "inlet", "--profile", &profile])
+        .arg("--message-format=json-render-diagnostics")
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "building inlet failed:\n{log}");
+    let bin = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "inlet")
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .expect("cargo reports the inlet executable");
+    if log.contains("Compiling") {
+        eprintln!("e2e: rebuilt {} in {:.1} s", bin.display(), started.elapsed().as_secs_f64());
+    }
+    bin
 }
 
 pub struct Server {
@@ -126,9 +154,7 @@ impl Server {
     /// Like [`Server::start_in`], with extra `serve` arguments (rate limiting is off unless
     /// they turn it on).
     pub fn start_with(dir: &Path, token: Option<&str>, table: Option<Table>, extra: &[&str]) -> Self {
-        let bin = inlet_bin();
-        assert!(bin.exists(), "{} is missing: run `cargo build --workspace --bins` first", bin.display());
-        let mut cmd = Command::new(&bin);
+        let mut cmd = Command::new(inlet_bin());
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
             .stdout(Stdio::piped())

@@ -32,10 +32,27 @@ struct Args {
 
 type Http = Client<HttpConnector, Full<Bytes>>;
 
-/// The function a path belongs to, as the template routes it.
+#[derive(Debug, PartialEq, Eq)]
+enum Function {
+    Users,
+    Groups,
+}
+
+/// The function a path belongs to, as the template routes it: HTTP API paths are
+/// case-sensitive, so only `Groups` and `groups` have Groups routes; everything else (other
+/// spellings of Groups included) falls to the Users function's catch-all.
+fn function(path: &str) -> Function {
+    match path.split('/').nth(4) {
+        Some("Groups" | "groups") => Function::Groups,
+        _ => Function::Users,
+    }
+}
+
 fn target<'a>(args: &'a Args, path: &str) -> &'a str {
-    let section = path.split('/').nth(4).unwrap_or_default();
-    if section.eq_ignore_ascii_case("groups") { &args.groups } else { &args.users }
+    match function(path) {
+        Function::Users => &args.users,
+        Function::Groups => &args.groups,
+    }
 }
 
 fn event(parts: &http::request::Parts, body: &Bytes) -> Value {
@@ -146,5 +163,22 @@ async fn main() -> std::process::ExitCode {
             });
             let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Function, function};
+
+    #[test]
+    fn routes_as_the_template_does() {
+        for path in ["/t/scim/v2/Groups", "/t/scim/v2/groups", "/t/scim/v2/Groups/42", "/t/scim/v2/groups/42"] {
+            assert_eq!(function(path), Function::Groups, "{path}");
+        }
+        for path in
+            ["/t/scim/v2/GROUPS", "/t/scim/v2/gRoUpS/42", "/t/scim/v2/Users", "/t/scim/v2/Schemas", "/t/scim/v2"]
+        {
+            assert_eq!(function(path), Function::Users, "{path}");
+        }
     }
 }
