@@ -62,6 +62,19 @@ pub struct Stats {
     pub per_sec: f64,
     pub p50: Duration,
     pub p99: Duration,
+    /// CPU this benchmark process used meanwhile, in cores (the load client's cost on a
+    /// machine it shares with the server), when /proc tells.
+    pub client_cores: Option<f64>,
+}
+
+/// This process's CPU time so far (user + system), from /proc/self/stat.
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name: state is field 3, utime 14 and stime 15.
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+    let ticks: u64 = fields.next()?.parse::<u64>().ok()? + fields.next()?.parse::<u64>().ok()?;
+    // USER_HZ is 100 on every Linux target this benchmark runs on.
+    Some(Duration::from_millis(ticks * 10))
 }
 
 /// Runs `calls` with `concurrency` workers (each waits for its answer before the next),
@@ -70,6 +83,7 @@ pub async fn run(target: &Target, calls: Vec<Call>, concurrency: usize, budget: 
     let calls = Arc::new(calls);
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
+    let cpu_before = cpu_time();
     let mut workers = Vec::new();
     for _ in 0..concurrency.max(1) {
         let (target, calls, next) = (target.clone(), Arc::clone(&calls), Arc::clone(&next));
@@ -96,9 +110,20 @@ pub async fn run(target: &Target, calls: Vec<Call>, concurrency: usize, budget: 
         }
     }
     let secs = started.elapsed().as_secs_f64();
+    let client_cores = match (cpu_before, cpu_time()) {
+        (Some(a), Some(b)) => Some(b.saturating_sub(a).as_secs_f64() / secs.max(1e-9)),
+        _ => None,
+    };
     lat.sort();
     let pct = |p: f64| {
         lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or_default()
     };
-    Stats { requests: lat.len(), errors, per_sec: lat.len() as f64 / secs.max(1e-9), p50: pct(0.50), p99: pct(0.99) }
+    Stats {
+        requests: lat.len(),
+        errors,
+        per_sec: lat.len() as f64 / secs.max(1e-9),
+        p50: pct(0.50),
+        p99: pct(0.99),
+        client_cores,
+    }
 }

@@ -1,9 +1,13 @@
-//! `inlet-bench`: the same SCIM workload against `inlet serve` and against the Python
-//! reference server `scim2-server`, side by side, printing throughput, p50/p99 and the
-//! Inlet/peer ratio. Figures, not pass/fail: run it on a quiet machine.
+//! `inlet-bench`: the same SCIM workload against `inlet serve` and its peers, the Python
+//! reference server `scim2-server` and Ory Polis (jackson on SQLite), side by side, printing
+//! throughput, p50/p99 and the Inlet/peer ratios, then how each answers the same edge
+//! requests. Figures, not pass/fail: run it on a quiet machine.
 
+mod behaviour;
+mod ceiling;
 mod client;
 mod init;
+mod polis;
 mod requests;
 mod servers;
 mod workload;
@@ -13,7 +17,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(about = "Benchmark Inlet against scim2-server with one workload")]
+#[command(about = "Benchmark Inlet against scim2-server and Ory Polis with one workload")]
 pub struct Args {
     /// User counts to seed up to and measure at, in order.
     #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
@@ -33,9 +37,22 @@ pub struct Args {
     /// The `inlet` binary (default: next to this one).
     #[arg(long)]
     inlet: Option<PathBuf>,
+    /// The servers to run the workload against, Inlet first.
+    #[arg(long, value_delimiter = ',', default_value = "inlet,scim2-server,polis")]
+    servers: Vec<String>,
     /// The `scim2-server` command (default: .tools/venv/bin/scim2-server).
     #[arg(long, default_value = ".tools/venv/bin/scim2-server")]
     peer: PathBuf,
+    /// The Polis peer's folder (its server.js; `npm ci` runs there when node_modules is missing).
+    #[arg(long, default_value = "infra/bench-peers/polis")]
+    polis: PathBuf,
+    /// The `node` that runs the Polis peer.
+    #[arg(long, default_value = "node")]
+    node: PathBuf,
+    /// Instead of the comparison: the load client's own ceiling, against a server that
+    /// answers every request at once (so the client is seen not to be the bottleneck).
+    #[arg(long)]
+    client_ceiling: bool,
     /// Instead of the comparison: count DynamoDB requests per SCIM operation, with
     /// moto's server from this venv (the test command installs it in .tools/moto).
     #[arg(long)]
@@ -76,7 +93,16 @@ async fn main() -> std::process::ExitCode {
         };
     }
     let budget = Duration::from_secs(args.phase_seconds);
-    let servers = match servers::start(args.inlet.clone(), &args.peer).await {
+    if args.client_ceiling {
+        return match ceiling::run(&args, budget).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("inlet-bench: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
+    let servers = match servers::start(&args).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("inlet-bench: {e}");
@@ -87,12 +113,14 @@ async fn main() -> std::process::ExitCode {
         "workload: sizes {:?}, concurrency {}, {} samples per read, group of {} members",
         args.sizes, args.concurrency, args.samples, args.group_members
     );
+    let targets = servers.targets();
     let mut rows = Vec::new();
-    for target in servers.targets() {
+    for target in &targets {
         println!("\n== {} ({})", target.name, target.base);
-        rows.push(workload::run(&target, &args, budget).await);
+        rows.push(workload::run(target, &args, budget).await);
     }
     workload::print_comparison(&rows);
+    behaviour::run(&targets).await;
     drop(servers);
     std::process::ExitCode::SUCCESS
 }

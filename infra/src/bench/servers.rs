@@ -1,6 +1,7 @@
 //! Starting the processes a benchmark talks to (servers, emulators) on free loopback
 //! ports, and stopping them when dropped.
 
+use crate::Args;
 use crate::client::Target;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -77,11 +78,11 @@ pub fn spawn_inlet(
     Ok((child, base.to_owned()))
 }
 
-/// `inlet serve` and `scim2-server`, side by side.
+/// The servers under test, side by side.
 pub struct Servers {
     children: Children,
     targets: Vec<Target>,
-    dir: PathBuf,
+    dirs: Vec<PathBuf>,
 }
 
 impl Servers {
@@ -94,35 +95,54 @@ impl Drop for Servers {
     fn drop(&mut self) {
         // Stop the servers before removing the data they use.
         drop(std::mem::take(&mut self.children));
-        let _ = std::fs::remove_dir_all(&self.dir);
+        for dir in &self.dirs {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
-pub async fn start(inlet: Option<PathBuf>, peer: &Path) -> Result<Servers, String> {
-    let dir = std::env::temp_dir().join(format!("inlet-bench-{}", std::process::id()));
-    let mut children = Children::default();
-    let (child, inlet_base) = spawn_inlet(&inlet_binary(inlet)?, &dir, &[], &[])?;
-    children.0.push(child);
-    let port = free_port()?;
-    let peer_child = Command::new(peer)
-        .args(["--port", &port.to_string(), "--bearer-token", TOKEN])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| {
-            format!(
-                "{}: {e} (install it: python3 -m venv .tools/venv && .tools/venv/bin/pip install scim2-server)",
-                peer.display()
-            )
-        })?;
-    children.0.push(peer_child);
-    wait_for_port(port).await?;
-    Ok(Servers {
-        children,
-        targets: vec![
-            Target::new("inlet", inlet_base, TOKEN.into()),
-            Target::new("scim2-server", format!("http://127.0.0.1:{port}/v2"), TOKEN.into()),
-        ],
-        dir,
-    })
+/// Starts the servers `args.servers` names (Inlet first, then the peers, in that order).
+pub async fn start(args: &Args) -> Result<Servers, String> {
+    let tmp = |what: &str| std::env::temp_dir().join(format!("inlet-bench-{}-{what}", std::process::id()));
+    let mut servers = Servers { children: Children::default(), targets: Vec::new(), dirs: Vec::new() };
+    for name in &args.servers {
+        match name.as_str() {
+            "inlet" => {
+                let dir = tmp("inlet");
+                servers.dirs.push(dir.clone());
+                let (child, base) = spawn_inlet(&inlet_binary(args.inlet.clone())?, &dir, &[], &[])?;
+                servers.children.0.push(child);
+                servers.targets.push(Target::new("inlet", base, TOKEN.into()));
+            }
+            "scim2-server" => {
+                let port = free_port()?;
+                let child = Command::new(&args.peer)
+                    .args(["--port", &port.to_string(), "--bearer-token", TOKEN])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .map_err(|e| {
+                        format!(
+                            "{}: {e} (install it: python3 -m venv .tools/venv && .tools/venv/bin/pip install scim2-server)",
+                            args.peer.display()
+                        )
+                    })?;
+                servers.children.0.push(child);
+                wait_for_port(port).await?;
+                servers.targets.push(Target::new("scim2-server", format!("http://127.0.0.1:{port}/v2"), TOKEN.into()));
+            }
+            "polis" => {
+                let dir = tmp("polis");
+                servers.dirs.push(dir.clone());
+                let (child, target) = crate::polis::spawn(&args.polis, &args.node, &dir).await?;
+                servers.children.0.push(child);
+                servers.targets.push(target);
+            }
+            other => return Err(format!("unknown server {other:?} (inlet, scim2-server, polis)")),
+        }
+    }
+    match servers.targets.first() {
+        Some(t) if t.name == "inlet" => Ok(servers),
+        _ => Err("--servers must start with inlet: the figures are Inlet/peer ratios".into()),
+    }
 }

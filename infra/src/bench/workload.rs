@@ -36,8 +36,12 @@ async fn user_ids(t: &Target, from: usize, n: usize) -> Vec<String> {
 }
 
 fn report(name: &str, s: &Stats) {
+    let client = match s.client_cores {
+        Some(c) => format!(", client {c:.2} cores"),
+        None => String::new(),
+    };
     println!(
-        "  {name:<34} {:>9.0} req/s   p50 {:>8.2} ms   p99 {:>8.2} ms   ({} requests, {} errors)",
+        "  {name:<34} {:>9.0} req/s   p50 {:>8.2} ms   p99 {:>8.2} ms   ({} requests, {} errors{client})",
         s.per_sec,
         s.p50.as_secs_f64() * 1e3,
         s.p99.as_secs_f64() * 1e3,
@@ -108,26 +112,33 @@ pub async fn run(t: &Target, args: &Args, budget: Duration) -> Row {
     Row { name: t.name, results }
 }
 
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// One table per peer: Inlet's figures, the peer's, and Inlet/peer throughput.
 pub fn print_comparison(rows: &[Row]) {
-    let [inlet, peer] = rows else { return };
-    println!(
-        "\n{:<34} {:>12} {:>12} {:>10} {:>10} {:>8}",
-        "operation",
-        format!("{} r/s", inlet.name),
-        format!("{} r/s", peer.name),
-        "p99 inlet",
-        "p99 peer",
-        "ratio"
-    );
-    for (op, a) in &inlet.results {
-        let Some((_, b)) = peer.results.iter().find(|(o, _)| o == op) else { continue };
+    let Some((inlet, peers)) = rows.split_first() else { return };
+    for peer in peers {
         println!(
-            "{op:<34} {:>12.0} {:>12.0} {:>8.2}ms {:>8.2}ms {:>7.1}x",
-            a.per_sec,
-            b.per_sec,
-            a.p99.as_secs_f64() * 1e3,
-            b.p99.as_secs_f64() * 1e3,
-            a.per_sec / b.per_sec.max(1e-9)
+            "\n{:<34} {:>10} {:>17} {:>10} {:>17} {:>8}",
+            format!("Inlet vs {}", peer.name),
+            format!("{} r/s", inlet.name),
+            "p50 / p99 ms",
+            "peer r/s",
+            "p50 / p99 ms",
+            "ratio"
         );
+        for (op, a) in &inlet.results {
+            let Some((_, b)) = peer.results.iter().find(|(o, _)| o == op) else { continue };
+            println!(
+                "{op:<34} {:>10.0} {:>17} {:>10.0} {:>17} {:>7.1}x",
+                a.per_sec,
+                format!("{:.2} / {:.2}", ms(a.p50), ms(a.p99)),
+                b.per_sec,
+                format!("{:.2} / {:.2}", ms(b.p50), ms(b.p99)),
+                a.per_sec / b.per_sec.max(1e-9)
+            );
+        }
     }
 }
