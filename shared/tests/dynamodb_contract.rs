@@ -50,9 +50,11 @@ async fn racing_writers_keep_the_invariants_on_dynamodb() {
     use inlet_shared::domain::{Directory, races};
     let Some(table) = table() else { return };
     let directory = Directory::new(Arc::new(DynamoStore::from_env(table).await));
-    let report = races::run(&directory, 6).await;
+    // Lean on purpose: moto copies every table for each transaction, so its cost grows with
+    // everything stored; the rounds on redb (unit tests) are the long run.
+    let report = races::run(&directory, 2).await;
     assert!(report.violations.is_empty(), "{:#?}", report.violations);
     assert!(report.unexpected.is_empty(), "{:#?}", report.unexpected);
     assert_eq!(report.busy_commuting, 0);
-    assert_eq!(races::distinct_additions(&directory, 10, 50).await, Vec::<String>::new());
+    assert_eq!(races::distinct_additions(&directory, 4, 40).await, Vec::<String>::new());
 }

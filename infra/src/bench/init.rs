@@ -58,6 +58,7 @@ pub async fn run(rie: &Path, bin_dir: &Path) -> Result<(), String> {
         ("INLET_TABLE", "inlet".to_owned()),
         ("INLET_SECRET_PREFIX", "inlet/bench/".to_owned()),
         ("INLET_DEV_TOKEN", "local-dev-token".to_owned()),
+        ("AWS_SAM_LOCAL", "true".to_owned()),
         ("AWS_REGION", "us-east-1".to_owned()),
         ("AWS_ACCESS_KEY_ID", "local".to_owned()),
         ("AWS_SECRET_ACCESS_KEY", "local".to_owned()),

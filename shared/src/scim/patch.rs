@@ -330,6 +330,8 @@ fn simple_equality(filter: &Filter, top: &'static Attribute) -> Option<(&'static
                 Literal::Num(n) => serde_json::Number::from_f64(*n).map(Value::Number)?,
                 Literal::Null => return None,
             };
+            // Stored as the schema types it (`primary eq "True"` → true), like any written value.
+            let v = normalize_value(attr, &v).ok().flatten()?;
             Some((attr.name, v))
         }
         _ => None,
