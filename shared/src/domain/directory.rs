@@ -154,7 +154,8 @@ impl Directory {
     where
         F: Fn(&Stored) -> DomainResult<(serde_json::Map<String, Value>, Vec<MemberOp>)>,
     {
-        for attempt in 0..ATTEMPTS {
+        let mut tries = Tries::new();
+        while let Some(attempt) = tries.next() {
             let old = self.get(t, res, id).await?;
             if if_match.is_some_and(|v| v != old.version) {
                 return Err(DomainError::PreconditionFailed);
@@ -180,7 +181,9 @@ impl Directory {
                 Err(CommitError::Condition(0)) if if_match.is_some() => return Err(DomainError::PreconditionFailed),
                 Err(CommitError::Condition(0)) if members_only => return Err(self.not_found(res, id)),
                 Err(CommitError::Condition(0)) => backoff(attempt).await,
-                Err(CommitError::Locked) => plan::wait_for(self.table.as_ref(), t, res.kind(), id).await?,
+                Err(CommitError::Locked) => {
+                    tries.waited(plan::wait_for(self.table.as_ref(), t, res.kind(), id).await)?
+                }
                 Err(e) => return Err(self.explain(e, res, &new)),
             }
         }
@@ -192,7 +195,8 @@ impl Directory {
     /// the group), or, past one transaction's size, as a pending clean-up (`plan`).
     pub async fn delete(&self, t: &TenantId, res: Resource, id: &str, if_match: Option<u64>) -> DomainResult<()> {
         let table = self.table.as_ref();
-        for attempt in 0..ATTEMPTS {
+        let mut tries = Tries::new();
+        while let Some(attempt) = tries.next() {
             let old = match self.get(t, res, id).await {
                 Ok(old) => old,
                 Err(e @ DomainError::NotFound(_)) => {
@@ -229,7 +233,7 @@ impl Directory {
                 Ok(()) => return Ok(()),
                 Err(CommitError::Condition(_)) if if_match.is_some() => return Err(DomainError::PreconditionFailed),
                 Err(CommitError::Condition(_)) => backoff(attempt).await,
-                Err(CommitError::Locked) => plan::wait_for(table, t, res.kind(), id).await?,
+                Err(CommitError::Locked) => tries.waited(plan::wait_for(table, t, res.kind(), id).await)?,
                 Err(CommitError::Other(e)) => return Err(e),
             }
         }
@@ -295,6 +299,40 @@ impl Directory {
             CommitError::Condition(_) | CommitError::Locked => DomainError::Busy,
             CommitError::Other(e) => e,
         }
+    }
+}
+
+/// The retry budget of one write: [`ATTEMPTS`] lost races, while waiting for other writers'
+/// pending changes (which queue, rather than race) is bounded by time instead, [`LOCK_BUDGET`].
+struct Tries {
+    lost: usize,
+    waited: bool,
+    deadline: std::time::Instant,
+}
+
+/// How long one request may spend queueing behind other writers' pending changes: below the
+/// functions' 15 s timeout.
+const LOCK_BUDGET: std::time::Duration = std::time::Duration::from_secs(12);
+
+impl Tries {
+    fn new() -> Self {
+        Self { lost: 0, waited: false, deadline: std::time::Instant::now() + LOCK_BUDGET }
+    }
+
+    /// The number of races lost so far, or `None` when the budget is spent.
+    fn next(&mut self) -> Option<usize> {
+        if std::mem::take(&mut self.waited) {
+            return (std::time::Instant::now() < self.deadline).then_some(self.lost);
+        }
+        let n = self.lost;
+        self.lost += 1;
+        (n < ATTEMPTS).then_some(n)
+    }
+
+    /// After waiting out another writer's change: the next try does not count as a lost race.
+    fn waited(&mut self, wait: DomainResult<()>) -> DomainResult<()> {
+        self.waited = true;
+        wait
     }
 }
 
