@@ -182,7 +182,7 @@ impl Directory {
                 Err(CommitError::Condition(0)) if members_only => return Err(self.not_found(res, id)),
                 Err(CommitError::Condition(0)) => backoff(attempt).await,
                 Err(CommitError::Locked) => {
-                    tries.waited(plan::wait_for(self.table.as_ref(), t, res.kind(), id).await)?
+                    tries.waited(plan::wait_for(self.table.as_ref(), t, res.kind(), id, tries.deadline).await)?
                 }
                 Err(e) => return Err(self.explain(e, res, &new)),
             }
@@ -233,7 +233,9 @@ impl Directory {
                 Ok(()) => return Ok(()),
                 Err(CommitError::Condition(_)) if if_match.is_some() => return Err(DomainError::PreconditionFailed),
                 Err(CommitError::Condition(_)) => backoff(attempt).await,
-                Err(CommitError::Locked) => tries.waited(plan::wait_for(table, t, res.kind(), id).await)?,
+                Err(CommitError::Locked) => {
+                    tries.waited(plan::wait_for(table, t, res.kind(), id, tries.deadline).await)?
+                }
                 Err(CommitError::Other(e)) => return Err(e),
             }
         }

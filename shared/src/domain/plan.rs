@@ -28,8 +28,6 @@ use std::time::{Duration, Instant};
 
 /// A lock older than this is taken to be abandoned (its writer crashed or timed out).
 pub const LEASE: Duration = Duration::from_secs(5);
-/// How long a writer waits for another's pending change before answering 503.
-const WAIT: Duration = Duration::from_secs(8);
 const CHUNK_BYTES: usize = 64 * 1024;
 /// DynamoDB refuses transactions over 4 MB; the plan and the head must fit in one.
 const MAX_PLAN_BYTES: usize = 3 * 1024 * 1024;
@@ -304,9 +302,15 @@ pub(crate) async fn settle(table: &dyn Table, t: &TenantId, kind: Kind, id: &str
     }
 }
 
-/// Waits until the record has no pending change, settling one that outlived its lease.
-pub(crate) async fn wait_for(table: &dyn Table, t: &TenantId, kind: Kind, id: &str) -> DomainResult<()> {
-    let deadline = Instant::now() + WAIT;
+/// Waits until the record has no pending change, settling one that outlived its lease; 503
+/// (`Busy`) if it is still there at `deadline`.
+pub(crate) async fn wait_for(
+    table: &dyn Table,
+    t: &TenantId,
+    kind: Kind,
+    id: &str,
+    deadline: Instant,
+) -> DomainResult<()> {
     let mut delay = Duration::from_millis(5);
     loop {
         let Some(item) = table.get(&keys::pending(t.as_str(), kind, id)).await? else { return Ok(()) };
