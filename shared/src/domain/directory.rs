@@ -67,6 +67,18 @@ pub(crate) enum CommitError {
     Other(DomainError),
 }
 
+impl CommitError {
+    /// A failed transaction made of the record's own writes (`head_len` of them) followed by
+    /// a write on its lock: which part failed.
+    pub(crate) fn locking(e: StoreError, head_len: usize) -> Self {
+        match e {
+            StoreError::ConditionFailed { index } if index < head_len => Self::Condition(index),
+            StoreError::ConditionFailed { .. } => Self::Locked,
+            e => Self::Other(e.into()),
+        }
+    }
+}
+
 impl From<StoreError> for CommitError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -221,11 +233,7 @@ impl Directory {
                 let mut writes = head.clone();
                 writes.push(Write::Check { key: lock, cond: Condition::NotExists });
                 writes.extend(links.into_iter().flatten());
-                match table.transact(writes).await {
-                    Ok(()) => Ok(()),
-                    Err(StoreError::ConditionFailed { index }) if index == head.len() => Err(CommitError::Locked),
-                    Err(e) => Err(e.into()),
-                }
+                table.transact(writes).await.map_err(|e| CommitError::locking(e, head.len()))
             } else {
                 plan::run_delete(self, t, res.kind(), id, head).await
             };

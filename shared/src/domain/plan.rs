@@ -166,12 +166,7 @@ pub(crate) async fn run_members(
         let key = keys::plan_chunk(t.as_str(), group_id, &pending.body.plan, n);
         writes.push(Write::Put { item: Item::new(key, body), cond: Condition::NotExists });
     }
-    match dir.table.transact(writes).await {
-        Ok(()) => {}
-        Err(StoreError::ConditionFailed { index }) if index < head.len() => return Err(CommitError::Condition(index)),
-        Err(StoreError::ConditionFailed { .. }) => return Err(CommitError::Locked),
-        Err(e) => return Err(e.into()),
-    }
+    dir.table.transact(writes).await.map_err(|e| CommitError::locking(e, head.len()))?;
     // Committed: readers see the change whole from here on.
     complete(dir.table.as_ref(), t, group_id, &pending, Some(steps)).await.map_err(committed)
 }
@@ -189,12 +184,7 @@ pub(crate) async fn run_delete(
     let (lock, pending) = lock_item(t, kind, id, what, 0).map_err(CommitError::Other)?;
     let mut writes = head.clone();
     writes.push(Write::Put { item: lock, cond: Condition::NotExists });
-    match dir.table.transact(writes).await {
-        Ok(()) => {}
-        Err(StoreError::ConditionFailed { index }) if index < head.len() => return Err(CommitError::Condition(index)),
-        Err(StoreError::ConditionFailed { .. }) => return Err(CommitError::Locked),
-        Err(e) => return Err(e.into()),
-    }
+    dir.table.transact(writes).await.map_err(|e| CommitError::locking(e, head.len()))?;
     complete(dir.table.as_ref(), t, id, &pending, None).await.map_err(committed)
 }
 
