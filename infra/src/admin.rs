@@ -6,6 +6,7 @@ use inlet_shared::domain::DomainError;
 use inlet_shared::domain::tenant::{
     Issued, Mode, Settings, SettingsChange, Status, Tenant, TenantChange, TenantId, Tenants, TokenInfo,
 };
+use inlet_shared::startup::{Services, Storage};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -145,14 +146,20 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 impl Target {
+    /// The services of the local data directory, or with `--aws` of a deployed stack.
+    pub async fn services(&self) -> Result<Services, String> {
+        let storage = if self.aws {
+            let table = self.table.clone().ok_or("--aws needs --table (or INLET_TABLE)")?;
+            let prefix = self.secret_prefix.clone().ok_or("--aws needs --secret-prefix (or INLET_SECRET_PREFIX)")?;
+            Storage::local(self.data_dir.clone(), Some(table), Some(prefix))
+        } else {
+            Storage::local(self.data_dir.clone(), None, None)
+        };
+        Services::build(&storage.map_err(|e| e.to_string())?).await.map_err(|e| e.to_string())
+    }
+
     async fn tenants(&self) -> Result<Tenants, String> {
-        if !self.aws {
-            return Tenants::in_dir(&self.data_dir).map_err(|e| e.to_string());
-        }
-        let table = self.table.clone().ok_or("--aws needs --table (or INLET_TABLE)")?;
-        let prefix = self.secret_prefix.clone().ok_or("--aws needs --secret-prefix (or INLET_SECRET_PREFIX)")?;
-        let config = inlet_shared::aws::config().await;
-        Ok(inlet_shared::aws::on_aws(&config, table, prefix).1)
+        Ok(self.services().await?.tenants)
     }
 
     fn scim_url(&self, tenant: &str) -> String {

@@ -17,14 +17,8 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use inlet_shared::api::ratelimit::RateLimiter;
 use inlet_shared::api::{self, ApiError, App, Endpoint, MAX_BODY_BYTES};
-use inlet_shared::domain::Directory;
-use inlet_shared::domain::tenant::{Gate, Tenants};
-use inlet_shared::store::Table;
-use inlet_shared::store::dynamo::DynamoStore;
-use inlet_shared::store::embedded::EmbeddedStore;
-use inlet_shared::store::files::FileDocs;
+use inlet_shared::startup::{AppOptions, Services, Storage};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -73,30 +67,15 @@ pub async fn run(o: Options) -> Result<(), String> {
     }
     let data_dir = o.data_dir.as_path();
     inlet_shared::store::files::private_dir(data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
-    let config = inlet_shared::aws::config();
-    let (store, tenants): (Arc<dyn Table>, Tenants) = match (&o.table, &o.secret_prefix) {
-        (None, None) => {
-            let store = Arc::new(EmbeddedStore::open(data_dir).map_err(|e| e.to_string())?);
-            (store, Tenants::in_dir(data_dir).map_err(|e| e.to_string())?)
-        }
-        (Some(table), Some(prefix)) => inlet_shared::aws::on_aws(&config.await, table, prefix),
-        (Some(table), None) => {
-            let store: Arc<dyn Table> = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&config.await), table));
-            let vault = Arc::new(FileDocs::open(&data_dir.join("secrets"), true).map_err(|e| e.to_string())?);
-            (Arc::clone(&store), Tenants::on_table(store, vault))
-        }
-        (None, Some(_)) => return Err("--secret-prefix needs --dynamodb-table".into()),
+    let storage =
+        Storage::local(o.data_dir.clone(), o.table.clone(), o.secret_prefix.clone()).map_err(|e| e.to_string())?;
+    let services = Services::build(&storage).await.map_err(|e| e.to_string())?;
+    let started = bootstrap::first_start(&services.tenants, o.dev_token.is_some()).await?;
+    let dev_token = match &o.dev_token {
+        Some(token) => Some((bootstrap::default_tenant()?, token.clone())),
+        None => None,
     };
-    let started = bootstrap::first_start(&tenants, o.dev_token.is_some()).await?;
-    let mut gate = Gate::new(tenants, o.auth_cache);
-    if let Some(token) = &o.dev_token {
-        gate = gate.with_dev_token(bootstrap::default_tenant()?, token);
-    }
-    let app = Arc::new(App {
-        directory: Directory::new(store),
-        gate: Arc::new(gate),
-        limiter: Arc::new(RateLimiter::new(o.rate_limit)),
-    });
+    let app = Arc::new(services.app(&AppOptions { auth_ttl: o.auth_cache, rate_limit: o.rate_limit, dev_token }));
     let endpoints: Arc<[Endpoint]> = inlet_users::ENDPOINTS.iter().chain(inlet_groups::ENDPOINTS).copied().collect();
     let listener = TcpListener::bind(o.listen).await.map_err(|e| format!("cannot listen on {}: {e}", o.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;

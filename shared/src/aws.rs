@@ -13,16 +13,11 @@
 //!   system roots spares the parsing of the system bundle (~5 ms). `INLET_TLS_ROOTS=system`
 //!   restores the system roots (e.g. behind a TLS-inspecting proxy).
 
-use crate::domain::tenant::Tenants;
-use crate::store::Table;
-use crate::store::dynamo::DynamoStore;
-use crate::store::secrets::SecretsDocs;
 use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
 use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::http::{HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector};
 use aws_smithy_runtime_api::client::runtime_components::{RuntimeComponents, RuntimeComponentsBuilder};
 use aws_smithy_types::config_bag::ConfigBag;
-use std::sync::Arc;
 
 const AWS_ROOTS: &[u8] = include_bytes!("../certs/aws-roots.pem");
 
@@ -82,16 +77,4 @@ impl HttpClient for BuiltOnFirstUse {
     fn connector_metadata(&self) -> Option<aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata> {
         self.0.connector_metadata()
     }
-}
-
-/// The single table in DynamoDB and the tenants on AWS (registry in the table, token vault in
-/// Secrets Manager under `secret_prefix`), with clients from one configuration.
-pub fn on_aws(
-    config: &aws_config::SdkConfig,
-    table: impl Into<String>,
-    secret_prefix: impl Into<String>,
-) -> (Arc<dyn Table>, Tenants) {
-    let store: Arc<dyn Table> = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(config), table));
-    let vault = Arc::new(SecretsDocs::new(aws_sdk_secretsmanager::Client::new(config), secret_prefix));
-    (Arc::clone(&store), Tenants::on_table(store, vault))
 }

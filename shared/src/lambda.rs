@@ -14,21 +14,15 @@
 //! responses at TRACE never log below ERROR: no level lets a token or a password reach a
 //! log line. `RUST_LOG` directives are not honoured, only a level.
 
-use crate::api::ratelimit::{self, RateLimiter};
-use crate::api::{self, ApiError, App, Endpoint};
-use crate::domain::Directory;
-use crate::domain::tenant::{Gate, TenantId, Tenants, gate};
-use crate::store::Table;
+use crate::api::ratelimit;
+use crate::api::{self, ApiError, Endpoint};
+use crate::domain::tenant::{TenantId, gate};
+use crate::startup::{AppOptions, Services, Storage};
 use bytes::Bytes;
 use lambda_http::request::RequestContext;
 use lambda_http::tracing::subscriber::filter::{LevelFilter, Targets};
 use lambda_http::{Body, Error, Request, RequestExt, Response, service_fn};
-use std::sync::Arc;
 use std::time::Duration;
-
-fn var(name: &str) -> Result<String, Error> {
-    std::env::var(name).map_err(|_| format!("{name} is not set").into())
-}
 
 fn number<T: std::str::FromStr>(name: &str, default: T) -> Result<T, Error> {
     match std::env::var(name) {
@@ -37,27 +31,26 @@ fn number<T: std::str::FromStr>(name: &str, default: T) -> Result<T, Error> {
     }
 }
 
-/// The table and the tenants on AWS, from one SDK configuration.
-async fn aws_from_env() -> Result<(Arc<dyn Table>, Tenants), Error> {
-    let (table, prefix) = (var("INLET_TABLE")?, var("INLET_SECRET_PREFIX")?);
-    Ok(crate::aws::on_aws(&crate::aws::lambda_config().await, table, prefix))
+/// The function's services, from its environment, through the composition root.
+pub async fn services_from_env() -> Result<Services, Error> {
+    Ok(Services::build(&Storage::lambda_from_env()?).await?)
 }
 
-async fn app_from_env() -> Result<App, Error> {
-    let (store, tenants) = aws_from_env().await?;
-    let ttl = Duration::from_secs(number("INLET_AUTH_CACHE_SECONDS", gate::DEFAULT_TTL.as_secs())?);
-    let mut gate = Gate::new(tenants, ttl);
+fn app_options_from_env() -> Result<AppOptions, Error> {
+    let auth_ttl = Duration::from_secs(number("INLET_AUTH_CACHE_SECONDS", gate::DEFAULT_TTL.as_secs())?);
     let dev_token = std::env::var("INLET_DEV_TOKEN").ok();
-    if dev_token.is_some() && std::env::var_os("AWS_SAM_LOCAL").is_none() {
+    let sam_local = std::env::var_os("AWS_SAM_LOCAL").is_some();
+    if dev_token.is_some() && !sam_local {
         tracing::warn!("INLET_DEV_TOKEN is ignored: it is honoured only under sam local (AWS_SAM_LOCAL)");
     }
-    if let Some(token) = dev_token.filter(|_| std::env::var_os("AWS_SAM_LOCAL").is_some()) {
-        let tenant = std::env::var("INLET_DEV_TENANT").unwrap_or_else(|_| "default".into());
-        gate =
-            gate.with_dev_token(TenantId::parse(&tenant).ok_or("INLET_DEV_TENANT is not a valid tenant id")?, &token);
-    }
-    let limiter = RateLimiter::new(number("INLET_RATE_LIMIT", ratelimit::DEFAULT_RATE)?);
-    Ok(App { directory: Directory::new(store), gate: Arc::new(gate), limiter: Arc::new(limiter) })
+    let dev_token = match dev_token.filter(|_| sam_local) {
+        Some(token) => {
+            let tenant = std::env::var("INLET_DEV_TENANT").unwrap_or_else(|_| "default".into());
+            Some((TenantId::parse(&tenant).ok_or("INLET_DEV_TENANT is not a valid tenant id")?, token))
+        }
+        None => None,
+    };
+    Ok(AppOptions { auth_ttl, rate_limit: number("INLET_RATE_LIMIT", ratelimit::DEFAULT_RATE)?, dev_token })
 }
 
 fn to_bytes(body: Body) -> Bytes {
@@ -108,7 +101,7 @@ fn log_filter(requested: LevelFilter) -> Targets {
 
 /// The log subscriber of every function (instead of lambda_http's default, which honours
 /// TRACE and so logs raw events).
-fn init_logging() {
+pub fn init_logging() {
     use lambda_http::tracing::subscriber::layer::SubscriberExt;
     use lambda_http::tracing::subscriber::util::SubscriberInitExt;
     let fmt = lambda_http::tracing::subscriber::fmt::layer().with_target(false).without_time();
@@ -122,7 +115,7 @@ fn init_logging() {
 /// Runs a Lambda function serving `endpoints` until the runtime stops it.
 pub async fn run(endpoints: &'static [Endpoint]) -> Result<(), Error> {
     init_logging();
-    let app = app_from_env().await?;
+    let app = services_from_env().await?.app(&app_options_from_env()?);
     let app = &app;
     lambda_http::run(service_fn(move |req: Request| async move {
         let (parts, body) = req.into_parts();
@@ -141,8 +134,8 @@ fn iam_caller(req: &Request) -> Option<String> {
 /// Runs the token-management function: the admin API, for IAM-authorised callers only.
 pub async fn run_admin() -> Result<(), Error> {
     init_logging();
-    let (_, tenants) = aws_from_env().await?;
-    let tenants = &tenants;
+    let admin = services_from_env().await?.admin();
+    let admin = &admin;
     lambda_http::run(service_fn(move |req: Request| async move {
         // API Gateway already enforced IAM; this refuses anything that bypassed it.
         let Some(caller) = iam_caller(&req) else {
@@ -150,7 +143,7 @@ pub async fn run_admin() -> Result<(), Error> {
         };
         let (parts, body) = req.into_parts();
         let req = http::Request::from_parts(parts, to_bytes(body));
-        Ok(respond(api::admin::handle(tenants, req, &caller).await))
+        Ok(respond(api::admin::handle(admin, req, &caller).await))
     }))
     .await
 }

@@ -2,7 +2,9 @@
 //! - [`scim`]: the SCIM 2.0 protocol, pure (no I/O);
 //! - [`store`]: the single-table storage contract and its backends;
 //! - [`domain`]: tenants, users, groups, ownership, on top of the store;
-//! - [`api`]: framework-independent request handling shared by every entry point.
+//! - [`api`]: framework-independent request handling shared by every entry point;
+//! - [`pull`]: the Okta API pull mode, a client of the domain like the SCIM API;
+//! - [`startup`]: the composition root every entry point builds itself from.
 
 pub mod api;
 #[cfg(feature = "aws")]
@@ -10,5 +12,7 @@ pub mod aws;
 pub mod domain;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod pull;
 pub mod scim;
+pub mod startup;
 pub mod store;

@@ -21,16 +21,20 @@ fn table() -> Option<String> {
     table
 }
 
+async fn store(table: String) -> DynamoStore {
+    DynamoStore::new(aws_sdk_dynamodb::Client::new(&inlet_shared::aws::config().await), table)
+}
+
 #[tokio::test]
 async fn dynamodb_passes_the_storage_contract() {
     let Some(table) = table() else { return };
-    contract::run_all(&DynamoStore::from_env(table).await).await;
+    contract::run_all(&store(table).await).await;
 }
 
 #[tokio::test]
 async fn dynamodb_documents_pass_the_document_contract() {
     let Some(table) = table() else { return };
-    let docs = TableDocs::new(Arc::new(DynamoStore::from_env(table).await), "contract");
+    let docs = TableDocs::new(Arc::new(store(table).await), "contract");
     docs_contract::run_all(&docs).await;
     docs_contract::run_listing(&docs).await;
 }
@@ -41,7 +45,10 @@ async fn secrets_manager_passes_the_document_contract() {
     if table().is_none() {
         return;
     }
-    let vault = SecretsDocs::from_env(format!("inlet/contract-{}/", uuid::Uuid::new_v4().simple())).await;
+    let vault = SecretsDocs::new(
+        aws_sdk_secretsmanager::Client::new(&inlet_shared::aws::config().await),
+        format!("inlet/contract-{}/", uuid::Uuid::new_v4().simple()),
+    );
     docs_contract::run_all(&vault).await;
 }
 
@@ -49,7 +56,7 @@ async fn secrets_manager_passes_the_document_contract() {
 async fn racing_writers_keep_the_invariants_on_dynamodb() {
     use inlet_shared::domain::{Directory, races};
     let Some(table) = table() else { return };
-    let directory = Directory::new(Arc::new(DynamoStore::from_env(table).await));
+    let directory = Directory::new(Arc::new(store(table).await));
     // Lean on purpose: moto copies every table for each transaction, so its cost grows with
     // everything stored; the rounds on redb (unit tests) are the long run.
     let report = races::run(&directory, 2).await;

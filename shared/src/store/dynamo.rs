@@ -158,12 +158,7 @@ fn transact_item(table: &str, w: &Write) -> Result<TransactWriteItem, StoreError
 }
 
 impl DynamoStore {
-    /// A store on `table`, with a client built once from the environment (region,
-    /// credentials, `AWS_ENDPOINT_URL[_DYNAMODB]`).
-    pub async fn from_env(table: impl Into<String>) -> Self {
-        Self::new(Client::new(&crate::aws::config().await), table)
-    }
-
+    /// A store on `table` with a client built by the caller (`startup` builds it once).
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self { client, table: table.into() }
     }

@@ -15,6 +15,11 @@
 //! | resource counter    | `T#{t}#N#{kind}#{shard}`   | `COUNT`     |                      |         |
 //! | tenant (registry)   | `D#tenants`                | `{t}`       |                      |         |
 //! | token last use      | `D#token-use`              | `{t}.{tok}` |                      |         |
+//! | Okta integration    | `T#{t}#OKTA`               | `CONFIG`    |                      |         |
+//! | Okta sync state     | `T#{t}#OKTA`               | `STATE`     | `OKTA#DUE`           | `{due}#{t}` (while enabled) |
+//! | Okta org claim      | `OKTA#ORG#{h(orgId)}`      | `CLAIM`     |                      |         |
+//! | sync checkpoint     | `T#{t}#OKTA#RUN`           | `{run}#{n}` |                      |         |
+//! | group members memo  | `T#{t}#OKTA#MEMO`          | `{gid}#{n}` |                      |         |
 //!
 //! `t` is a validated tenant id (`[a-z0-9-]`), ids are server-made UUIDs, and
 //! client text (userName, displayName, externalId) only ever appears hashed
@@ -167,4 +172,54 @@ pub fn document_partition(collection: &str) -> String {
 
 pub fn document(collection: &str, name: &str) -> Key {
     Key::new(document_partition(collection), name)
+}
+
+fn okta_partition(t: &str) -> String {
+    format!("T#{t}#OKTA")
+}
+
+/// A tenant's Okta API integration (domain, application, org id, interval; never the token).
+pub fn okta_config(t: &str) -> Key {
+    Key::new(okta_partition(t), "CONFIG")
+}
+
+/// A tenant's sync state: status, lease and checkpoint reference.
+pub fn okta_state(t: &str) -> Key {
+    Key::new(okta_partition(t), "STATE")
+}
+
+/// The GSI1 partition listing enabled integrations by when they are next due.
+pub const OKTA_DUE: &str = "OKTA#DUE";
+
+/// Where a tenant sits in the due list: sorted by due time (RFC 3339 UTC sorts as text).
+pub fn okta_due(t: &str, due: &str) -> Key {
+    Key::new(OKTA_DUE, format!("{due}#{t}"))
+}
+
+/// The tenant id from a due-list sort key.
+pub fn okta_due_tenant(sk: &str) -> Option<&str> {
+    sk.rsplit_once('#').map(|(_, t)| t)
+}
+
+/// One Okta org provisions one tenant: this item names it (the org id hashed, as client text).
+pub fn okta_org_claim(org_id: &str) -> Key {
+    Key::new(format!("OKTA#ORG#{}", h(org_id)), "CLAIM")
+}
+
+pub fn okta_run_partition(t: &str) -> String {
+    format!("T#{t}#OKTA#RUN")
+}
+
+/// One chunk of an interrupted sync's checkpoint.
+pub fn okta_run_chunk(t: &str, run: &str, n: usize) -> Key {
+    Key::new(okta_run_partition(t), format!("{run}#{n:05}"))
+}
+
+pub fn okta_memo_partition(t: &str) -> String {
+    format!("T#{t}#OKTA#MEMO")
+}
+
+/// One chunk of the member list Okta last gave for a group (Okta group ids are `[A-Za-z0-9]`).
+pub fn okta_memo_chunk(t: &str, okta_group: &str, n: usize) -> Key {
+    Key::new(okta_memo_partition(t), format!("{okta_group}#{n:04}"))
 }

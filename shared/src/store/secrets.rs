@@ -31,10 +31,6 @@ impl SecretsDocs {
         Self { client, prefix: prefix.into() }
     }
 
-    pub async fn from_env(prefix: impl Into<String>) -> Self {
-        Self::new(Client::new(&crate::aws::config().await), prefix)
-    }
-
     fn id(&self, name: &str) -> Result<String, StoreError> {
         check_name(name)?;
         Ok(format!("{}{name}", self.prefix))

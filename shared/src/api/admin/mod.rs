@@ -14,8 +14,10 @@
 //! | DELETE | `/admin/tenants/{t}/tokens/{id}`            | revoke (204)                |
 
 use super::error::ApiError;
+use crate::domain::Directory;
 use crate::domain::tenant::{Settings, TenantChange, TenantId, Tenants};
 use crate::domain::{DomainError, DomainResult};
+use crate::pull::Integrations;
 use crate::scim::error::ScimError;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
@@ -78,17 +80,26 @@ fn label(l: Option<&str>) -> DomainResult<Option<&str>> {
     }
 }
 
+/// What the admin API works on (built by `startup`).
+#[derive(Clone)]
+pub struct Admin {
+    pub tenants: Tenants,
+    pub directory: Directory,
+    pub integrations: Integrations,
+}
+
 /// Handles one admin request; `caller` names the IAM identity, for the log.
-pub async fn handle(tenants: &Tenants, req: Request<Bytes>, caller: &str) -> Response<Bytes> {
+pub async fn handle(admin: &Admin, req: Request<Bytes>, caller: &str) -> Response<Bytes> {
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
-    let result = route(tenants, req).await;
+    let result = route(admin, req).await;
     let status = result.as_ref().map_or_else(|_| 0, |r| r.status().as_u16());
     // What was done and by whom; never a body (it may hold a token).
     tracing::info!(%method, path, caller, status, "admin request");
     result.unwrap_or_else(ApiError::into_response)
 }
 
-async fn route(tenants: &Tenants, req: Request<Bytes>) -> Result<Response<Bytes>, ApiError> {
+async fn route(admin: &Admin, req: Request<Bytes>) -> Result<Response<Bytes>, ApiError> {
+    let tenants = &admin.tenants;
     let (parts, raw) = req.into_parts();
     let rest = parts.uri.path().trim_end_matches('/').strip_prefix("/admin/tenants").ok_or(ApiError::NoRoute)?;
     let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
@@ -136,7 +147,7 @@ mod tests {
     use super::*;
     use serde_json::{Value, json};
 
-    async fn call(t: &Tenants, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    async fn call(t: &Admin, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let raw = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
         let req = Request::builder().method(method).uri(path).body(raw).unwrap();
         let r = handle(t, req, "arn:aws:iam::123456789012:user/test").await;
@@ -146,7 +157,8 @@ mod tests {
     #[tokio::test(flavor = "multi_thread")]
     async fn the_admin_api_manages_tenants_and_tokens() {
         let dir = tempfile::tempdir().unwrap();
-        let t = Tenants::in_dir(dir.path()).unwrap();
+        let storage = crate::startup::Storage::Embedded { data_dir: dir.path().into() };
+        let t = crate::startup::Services::build(&storage).await.unwrap().admin();
         let (s, created) =
             call(&t, "POST", "/admin/tenants", Some(json!({"id": "acme", "settings": {"sendEnrollmentEmail": true}})))
                 .await;
