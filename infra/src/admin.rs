@@ -31,7 +31,7 @@ pub struct Target {
     base_url: String,
     /// Print JSON instead of text.
     #[arg(long, global = true)]
-    json: bool,
+    pub json: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -166,7 +166,7 @@ impl Target {
         format!("{}/{tenant}/scim/v2", self.base_url.trim_end_matches('/'))
     }
 
-    fn print<T: Serialize>(&self, value: &T, text: impl FnOnce(&T) -> String) -> Result<(), String> {
+    pub fn print<T: Serialize>(&self, value: &T, text: impl FnOnce(&T) -> String) -> Result<(), String> {
         use std::io::Write;
         let out = if self.json { serde_json::to_string_pretty(value).map_err(|e| e.to_string())? } else { text(value) };
         // A closed pipe (`| head`) is the reader's choice, not an error.

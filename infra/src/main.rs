@@ -2,9 +2,12 @@
 
 mod admin;
 mod bootstrap;
+mod directory;
+mod okta;
 mod serve;
 
 use clap::{Parser, Subcommand};
+use inlet_shared::domain::Resource;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -59,11 +62,36 @@ enum Command {
         /// Open connections served at once; past it, new ones wait in the listen backlog.
         #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
         max_connections: u64,
+        /// Seconds between two passes of the Okta puller over the due tenants (0 = no pulling;
+        /// each tenant is synced when its own interval has come).
+        #[arg(long, env = "INLET_PULL_TICK_SECONDS", default_value_t = 15)]
+        pull_tick_seconds: u64,
     },
     /// Create, list, show, update, disable and enable tenants.
     Tenants {
         #[command(subcommand)]
         command: admin::TenantCommand,
+        #[command(flatten)]
+        target: admin::Target,
+    },
+    /// A tenant's Okta API pull: configure, status, sync-now, disable.
+    Okta {
+        #[command(subcommand)]
+        command: okta::OktaCommand,
+        #[command(flatten)]
+        target: admin::Target,
+    },
+    /// A tenant's users, as SCIM resources.
+    Users {
+        #[command(subcommand)]
+        command: directory::ListCommand,
+        #[command(flatten)]
+        target: admin::Target,
+    },
+    /// A tenant's groups (with members), as SCIM resources.
+    Groups {
+        #[command(subcommand)]
+        command: directory::ListCommand,
         #[command(flatten)]
         target: admin::Target,
     },
@@ -98,6 +126,7 @@ async fn main() -> std::process::ExitCode {
             body_timeout_seconds,
             idle_timeout_seconds,
             max_connections,
+            pull_tick_seconds,
         } => {
             serve::run(serve::Options {
                 listen,
@@ -114,11 +143,15 @@ async fn main() -> std::process::ExitCode {
                     max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
                 },
                 allow_remote_dev_token,
+                pull_tick: Duration::from_secs(pull_tick_seconds),
             })
             .await
         }
         Command::Tenants { command, target } => admin::tenants(command, target).await,
         Command::Tokens { command, target } => admin::tokens(command, target).await,
+        Command::Okta { command, target } => okta::okta(command, target).await,
+        Command::Users { command, target } => directory::list(Resource::User, command, target).await,
+        Command::Groups { command, target } => directory::list(Resource::Group, command, target).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

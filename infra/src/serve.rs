@@ -46,7 +46,12 @@ pub struct Options {
     pub limits: Limits,
     /// Allow a dev token on a listen address other than loopback.
     pub allow_remote_dev_token: bool,
+    /// How often the Okta puller looks for due tenants (zero: never).
+    pub pull_tick: Duration,
 }
+
+/// Tenants synced at once by one puller pass.
+const PULL_PARALLEL: usize = 4;
 
 /// What one client may hold of the server.
 #[derive(Debug, Clone, Copy)]
@@ -91,6 +96,24 @@ pub async fn run(o: Options) -> Result<(), String> {
     });
     say(&format!("Data directory: {}", data_dir.display()));
 
+    if !o.pull_tick.is_zero() {
+        let puller = services.puller();
+        let tick = o.pull_tick;
+        // The same passes the scheduled Lambda function makes, for tenants in okta_api mode.
+        tokio::spawn(async move {
+            loop {
+                match puller.run_due(None, PULL_PARALLEL).await {
+                    Ok(done) => {
+                        for (t, outcome) in done {
+                            tracing::info!(tenant = %t, ?outcome, "Okta sync");
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "Okta puller pass failed"),
+                }
+                tokio::time::sleep(tick).await;
+            }
+        });
+    }
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(o.limits.max_connections));
     let mut shutdown = std::pin::pin!(shutdown_signal());

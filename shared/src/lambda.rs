@@ -89,7 +89,7 @@ fn requested_level() -> LevelFilter {
 
 /// Targets that log raw Lambda events or responses (at TRACE, in lambda_runtime 1.5).
 const PAYLOAD_TARGETS: [&str; 2] = ["lambda_runtime::layers::api_response", "lambda_runtime::requests"];
-const OWN_TARGETS: [&str; 4] = ["inlet_shared", "inlet_users", "inlet_groups", "inlet_tokens"];
+const OWN_TARGETS: [&str; 5] = ["inlet_shared", "inlet_users", "inlet_groups", "inlet_tokens", "okta_puller"];
 
 /// What each target may log at `requested`.
 fn log_filter(requested: LevelFilter) -> Targets {
@@ -122,6 +122,43 @@ pub async fn run(endpoints: &'static [Endpoint]) -> Result<(), Error> {
         Ok::<_, Error>(respond(api::handle(app, http::Request::from_parts(parts, to_bytes(body)), endpoints).await))
     }))
     .await
+}
+
+/// Tenants synced at once by one invocation (each its own Okta org and rate limits).
+#[cfg(feature = "okta")]
+const PULL_PARALLEL: usize = 8;
+
+/// Runs the Okta puller: each invocation (an EventBridge scheduled event, whose body is not
+/// used) syncs the due tenants until none is left or the invocation's deadline nears; a sync
+/// cut short checkpoints and the next invocation resumes it.
+#[cfg(feature = "okta")]
+pub async fn run_puller() -> Result<(), Error> {
+    init_logging();
+    let puller = services_from_env().await?.puller();
+    let parallel = number("INLET_PULL_PARALLEL", PULL_PARALLEL)?;
+    let puller = &puller;
+    lambda_http::lambda_runtime::run(service_fn(
+        move |event: lambda_http::LambdaEvent<serde_json::Value>| async move {
+            let deadline = deadline_of(&event.context);
+            let outcomes = puller.run_due(Some(deadline), parallel).await?;
+            let summary: Vec<serde_json::Value> = outcomes
+                .iter()
+                .map(|(t, o)| serde_json::json!({"tenant": t.as_str(), "outcome": format!("{o:?}")}))
+                .collect();
+            tracing::info!(tenants = summary.len(), "puller pass done");
+            Ok::<_, Error>(serde_json::json!({"tenants": summary}))
+        },
+    ))
+    .await
+}
+
+/// The invocation's deadline (epoch milliseconds in the context) as an instant.
+#[cfg(feature = "okta")]
+fn deadline_of(ctx: &lambda_http::Context) -> std::time::Instant {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    std::time::Instant::now() + Duration::from_millis(ctx.deadline.saturating_sub(now_ms))
 }
 
 /// The IAM identity API Gateway verified (routes with `AWS_IAM` authorisation), if any.

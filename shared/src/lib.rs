@@ -12,6 +12,8 @@ pub mod aws;
 pub mod domain;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+#[cfg(feature = "okta")]
+pub mod okta;
 pub mod pull;
 pub mod scim;
 pub mod startup;

@@ -29,6 +29,14 @@ pub enum StartupError {
     Domain(#[from] crate::domain::DomainError),
 }
 
+/// How long a sync's lease holds unrenewed (renewed every third of it): the longest a
+/// crashed run keeps its tenant from being synced.
+#[cfg(feature = "okta")]
+pub const PULL_LEASE: Duration = Duration::from_secs(90);
+/// Time a run keeps back from its deadline to apply what it read and save its state.
+#[cfg(feature = "okta")]
+pub const PULL_RESERVE: Duration = Duration::from_secs(60);
+
 /// Where the directory and the secrets are kept.
 #[derive(Debug, Clone)]
 pub enum Storage {
@@ -184,6 +192,19 @@ impl Services {
             tenants: self.tenants.clone(),
             directory: self.directory.clone(),
             integrations: self.integrations.clone(),
+        }
+    }
+
+    /// The Okta puller over these services.
+    #[cfg(feature = "okta")]
+    pub fn puller(&self) -> crate::pull::sync::Puller {
+        crate::pull::sync::Puller {
+            integrations: self.integrations.clone(),
+            tenants: self.tenants.clone(),
+            directory: self.directory.clone(),
+            limits: crate::okta::Limits::default(),
+            lease: PULL_LEASE,
+            reserve: PULL_RESERVE,
         }
     }
 

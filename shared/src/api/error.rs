@@ -1,6 +1,7 @@
 //! Every failure a client can see, and the one place it becomes a SCIM error response.
 
 use crate::domain::DomainError;
+use crate::pull::PullError;
 use crate::scim::error::ScimError;
 use crate::scim::schema::ERROR_SCHEMA;
 use bytes::Bytes;
@@ -36,6 +37,18 @@ pub enum ApiError {
     NoRoute,
     #[error("method not allowed here")]
     MethodNotAllowed,
+    /// An Okta API pull request refused (admin API).
+    #[error(transparent)]
+    Pull(PullError),
+}
+
+impl From<PullError> for ApiError {
+    fn from(e: PullError) -> Self {
+        match e {
+            PullError::Domain(d) => Self::Domain(d),
+            other => Self::Pull(other),
+        }
+    }
 }
 
 impl From<ScimError> for ApiError {
@@ -82,6 +95,11 @@ impl ApiError {
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, None, None),
             Self::BodyTimeout(_) => (StatusCode::REQUEST_TIMEOUT, None, None),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, None, None),
+            Self::Pull(PullError::Invalid(_) | PullError::Okta(_)) => (StatusCode::BAD_REQUEST, Some("invalidValue"), None),
+            Self::Pull(PullError::NotConfigured(_)) => (StatusCode::NOT_FOUND, None, None),
+            Self::Pull(PullError::Refused(_)) => (StatusCode::CONFLICT, None, None),
+            Self::Pull(PullError::Busy) => (StatusCode::CONFLICT, None, Some(1)),
+            Self::Pull(PullError::Domain(_)) => (StatusCode::INTERNAL_SERVER_ERROR, None, Some(1)),
         };
         let detail = match &self {
             Self::Domain(DomainError::Store(_)) => "internal storage error; the request was not applied".to_owned(),

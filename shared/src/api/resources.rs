@@ -3,7 +3,7 @@
 use super::error::{ApiError, json_response};
 use super::{App, ScimRequest};
 use crate::domain::records::Stored;
-use crate::domain::{DomainError, DomainResult, Resource};
+use crate::domain::{Directory, DomainError, DomainResult, Resource, TenantId};
 use crate::scim::error::ScimError;
 use crate::scim::list::{ListParams, ListQuery, list_response};
 use crate::scim::projection::Projection;
@@ -133,9 +133,21 @@ pub(super) async fn present(
     s: &Stored,
     proj: &Projection,
 ) -> DomainResult<Value> {
-    let mut v = s.render(res.rt(), &req.base);
+    present_in(&app.directory, &req.tenant, &req.base, res, s, proj).await
+}
+
+/// [`present`] for a tenant and base URL (the vendor's directory API, which has no SCIM request).
+pub(super) async fn present_in(
+    directory: &Directory,
+    tenant: &TenantId,
+    base: &str,
+    res: Resource,
+    s: &Stored,
+    proj: &Projection,
+) -> DomainResult<Value> {
+    let mut v = s.render(res.rt(), base);
     let refs = |kind: &str, id: &str, display: Option<&str>, type_: &str| {
-        let mut m = json!({"value": id, "$ref": format!("{}/{kind}/{id}", req.base), "type": type_});
+        let mut m = json!({"value": id, "$ref": format!("{base}/{kind}/{id}"), "type": type_});
         if let Some(d) = display {
             set(&mut m, "display", json!(d));
         }
@@ -143,7 +155,7 @@ pub(super) async fn present(
     };
     match res {
         Resource::Group if proj.includes("members", Returned::Default) => {
-            let Some(members) = app.directory.members_at_most(&req.tenant, &s.id, MAX_INLINE_MEMBERS).await? else {
+            let Some(members) = directory.members_at_most(tenant, &s.id, MAX_INLINE_MEMBERS).await? else {
                 return Err(DomainError::Scim(ScimError::too_many(format!(
                     "the group has more than {MAX_INLINE_MEMBERS} members, more than one response carries; read it with \
                      excludedAttributes=members"
@@ -158,7 +170,7 @@ pub(super) async fn present(
             }
         }
         Resource::User if proj.includes("groups", Returned::Request) => {
-            let groups = app.directory.groups_of(&req.tenant, &s.id).await?;
+            let groups = directory.groups_of(tenant, &s.id).await?;
             set(&mut v, "groups", groups.iter().map(|(id, name)| refs("Groups", id, Some(name), "direct")).collect());
         }
         _ => {}

@@ -111,6 +111,21 @@ impl Directory {
         Ok(None)
     }
 
+    /// Every resource of this kind, in id order, for callers that reconcile a whole tenant
+    /// (the Okta puller): pages of the collection followed by cursor, no bound.
+    pub async fn all(&self, t: &TenantId, res: Resource) -> DomainResult<Vec<Stored>> {
+        let mut q = Query::new(Index::Gsi1, keys::collection(t.as_str(), res.kind()), "", SCAN_PAGE);
+        let mut out = Vec::new();
+        loop {
+            let page = self.table.query(&q).await?;
+            out.extend(decode_all(page.items)?);
+            match page.next {
+                Some(c) => q.after = Some(c),
+                None => return Ok(out),
+            }
+        }
+    }
+
     /// How many resources of this kind the tenant has, from the sharded counters.
     pub async fn count(&self, t: &TenantId, res: Resource) -> DomainResult<usize> {
         let shards: Vec<_> = (0..COUNTER_SHARDS).map(|s| keys::counter_shard(t.as_str(), res.kind(), s)).collect();

@@ -7,8 +7,16 @@
 //! - [`state`]: sync status, the per-tenant lease, the due list;
 //! - `sync` / `apply` / `checkpoint` (feature `okta`): one run — read Okta, then apply.
 
+#[cfg(feature = "okta")]
+mod apply;
+#[cfg(feature = "okta")]
+pub mod checkpoint;
+#[cfg(feature = "okta")]
+pub mod configure;
 pub mod integration;
 pub mod state;
+#[cfg(feature = "okta")]
+pub mod sync;
 
 pub use integration::{Integration, Integrations, NewIntegration};
 pub use state::{Counts, StatusView, SyncState};

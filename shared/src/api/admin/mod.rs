@@ -12,9 +12,15 @@
 //! | POST   | `/admin/tenants/{t}/tokens`                 | issue `{label?, expiresInSeconds?}` (201, token shown once) |
 //! | POST   | `/admin/tenants/{t}/tokens/{id}/rotate`     | rotate `{overlapSeconds?, label?, expiresInSeconds?}` |
 //! | DELETE | `/admin/tenants/{t}/tokens/{id}`            | revoke (204)                |
+//! | GET    | `/admin/tenants/{t}/users`, `…/groups`      | the directory: SCIM list parameters, SCIM ListResponse (groups with members) |
+//! | …      | `/admin/tenants/{t}/okta…`                  | the Okta API pull ([`okta`]) |
+
+pub mod directory;
+#[cfg(feature = "okta")]
+pub mod okta;
 
 use super::error::ApiError;
-use crate::domain::Directory;
+use crate::domain::{Directory, Resource};
 use crate::domain::tenant::{Settings, TenantChange, TenantId, Tenants};
 use crate::domain::{DomainError, DomainResult};
 use crate::pull::Integrations;
@@ -51,6 +57,10 @@ fn json_ok(status: StatusCode, value: &impl serde::Serialize) -> Response<Bytes>
     *r.status_mut() = status;
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     r
+}
+
+fn scim_ok(value: &serde_json::Value) -> Response<Bytes> {
+    super::error::json_response(StatusCode::OK, value)
 }
 
 fn parse<T: DeserializeOwned>(raw: &Bytes) -> Result<T, ApiError> {
@@ -135,6 +145,30 @@ async fn route(admin: &Admin, req: Request<Bytes>) -> Result<Response<Bytes>, Ap
             *r.status_mut() = StatusCode::NO_CONTENT;
             r
         }
+        [t, kind @ ("users" | "groups")] if m == Method::GET => {
+            let res = if *kind == "users" { Resource::User } else { Resource::Group };
+            let query: Vec<(String, String)> =
+                form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).into_owned().collect();
+            let t = tenant_id(t)?;
+            tenants.show(&t).await?;
+            scim_ok(&directory::list(&admin.directory, &t, res, &query).await?)
+        }
+        #[cfg(feature = "okta")]
+        [t, "okta"] if m == Method::GET => json_ok(ok, &okta::status(admin, &tenant_id(t)?).await?),
+        #[cfg(feature = "okta")]
+        [t, "okta"] if m == Method::PUT => json_ok(ok, &okta::configure(admin, &tenant_id(t)?, &raw).await?),
+        #[cfg(feature = "okta")]
+        [t, "okta"] if m == Method::DELETE => {
+            okta::disable(admin, &tenant_id(t)?).await?;
+            let mut r = Response::new(Bytes::new());
+            *r.status_mut() = StatusCode::NO_CONTENT;
+            r
+        }
+        #[cfg(feature = "okta")]
+        [t, "okta", "sync"] if m == Method::POST => {
+            json_ok(StatusCode::ACCEPTED, &okta::sync_soon(admin, &tenant_id(t)?).await?)
+        }
+        [_, "users" | "groups" | "okta"] | [_, "okta", "sync"] => return Err(ApiError::MethodNotAllowed),
         [] | [_] | [_, "tokens"] | [_, "tokens", _] | [_, "tokens", _, "rotate"] => {
             return Err(ApiError::MethodNotAllowed);
         }

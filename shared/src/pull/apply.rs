@@ -1,0 +1,238 @@
+//! Applying a complete snapshot of Okta to a tenant's directory. Everything is compared
+//! before it is written, so an unchanged directory costs no write, and applying the same
+//! snapshot twice (a run resumed after a crash) changes nothing the second time.
+//!
+//! Only records with an externalId (an Okta id) are the puller's: a user without one is
+//! never deactivated, a group without one never deleted.
+
+use super::PullResult;
+use super::checkpoint::{self, SeenGroup, SeenUser, Snapshot};
+use super::state::Counts;
+use crate::domain::records::Stored;
+use crate::domain::{Directory, DomainError, Resource, TenantId};
+use crate::scim::resource::normalize;
+use crate::scim::schema::PATCH_OP;
+use crate::store::Table;
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use serde_json::{Value, json};
+use std::collections::{HashMap, HashSet};
+
+/// Writes in flight at once while applying.
+const PARALLEL: usize = 8;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    None,
+    Created,
+    Updated,
+    Deactivated,
+    Reactivated,
+}
+
+fn is_active(s: &Stored) -> bool {
+    s.attrs.get("active").and_then(Value::as_bool).unwrap_or(true)
+}
+
+fn count(counts: &mut Counts, c: Change) {
+    match c {
+        Change::None => {}
+        Change::Created => counts.created += 1,
+        Change::Updated => counts.updated += 1,
+        Change::Deactivated => counts.deactivated += 1,
+        Change::Reactivated => counts.reactivated += 1,
+    }
+}
+
+fn patch(ops: Vec<Value>) -> Value {
+    json!({"schemas": [PATCH_OP], "Operations": ops})
+}
+
+pub async fn apply(dir: &Directory, table: &dyn Table, t: &TenantId, snap: &Snapshot) -> PullResult<Counts> {
+    let mut counts = Counts::default();
+    let users = apply_users(dir, t, &snap.users, &mut counts).await?;
+    apply_groups(dir, table, t, snap, &users, &mut counts).await?;
+    Ok(counts)
+}
+
+/// Creates, updates, deactivates and reactivates users; returns the Inlet id of every active
+/// app user by Okta id (the only users who may be group members).
+async fn apply_users(
+    dir: &Directory,
+    t: &TenantId,
+    seen: &[SeenUser],
+    counts: &mut Counts,
+) -> PullResult<HashMap<String, String>> {
+    let existing: HashMap<String, Stored> = dir
+        .all(t, Resource::User)
+        .await?
+        .into_iter()
+        .filter_map(|s| s.external_id().map(str::to_owned).map(|x| (x, s)))
+        .collect();
+    let seen_ids: HashSet<&str> = seen.iter().map(|u| u.okta_id.as_str()).collect();
+    let rt = Resource::User.rt();
+    let mut jobs = Vec::new();
+    for u in seen {
+        let old = existing.get(&u.okta_id);
+        if old.is_none() && !u.active {
+            continue; // never known here and not active: nothing to provision
+        }
+        let desired = normalize(&u.body, rt).map_err(DomainError::from)?;
+        if old.is_some_and(|o| o.attrs == desired) {
+            continue;
+        }
+        jobs.push((u, old));
+    }
+    let seen_ref = &seen_ids;
+    let mut work: Vec<BoxFuture<'_, PullResult<Change>>> = Vec::with_capacity(jobs.len());
+    for (u, old) in jobs {
+        work.push(Box::pin(async move {
+            match old {
+                Some(old) => {
+                    let new = dir.replace(t, Resource::User, &old.id, &u.body, None).await?;
+                    Ok(transition(old, &new))
+                }
+                None => create_user(dir, t, u, seen_ref).await,
+            }
+        }));
+    }
+    let results: Vec<PullResult<Change>> = futures::stream::iter(work).buffer_unordered(PARALLEL).collect().await;
+    for r in results {
+        count(counts, r?);
+    }
+    // Assigned no more: deactivated, never deleted.
+    let gone: Vec<&Stored> =
+        existing.iter().filter(|(x, s)| !seen_ids.contains(x.as_str()) && is_active(s)).map(|(_, s)| s).collect();
+    let off = &patch(vec![json!({"op": "replace", "path": "active", "value": false})]);
+    let mut work: Vec<BoxFuture<'_, PullResult<()>>> = Vec::with_capacity(gone.len());
+    for s in gone {
+        work.push(Box::pin(async move {
+            dir.patch(t, Resource::User, &s.id, off, None).await.map(|_| ()).map_err(Into::into)
+        }));
+    }
+    let results: Vec<PullResult<()>> = futures::stream::iter(work).buffer_unordered(PARALLEL).collect().await;
+    for r in results {
+        r?;
+        counts.deactivated += 1;
+    }
+    // Read back the ids of active app users (creations made new ones).
+    let now: HashMap<String, String> = dir
+        .all(t, Resource::User)
+        .await?
+        .into_iter()
+        .filter(is_active)
+        .filter_map(|s| s.external_id().filter(|x| seen_ids.contains(x)).map(|x| (x.to_owned(), s.id.clone())))
+        .collect();
+    Ok(now)
+}
+
+fn transition(old: &Stored, new: &Stored) -> Change {
+    match (new.version == old.version, is_active(old), is_active(new)) {
+        (true, _, _) => Change::None,
+        (false, true, false) => Change::Deactivated,
+        (false, false, true) => Change::Reactivated,
+        _ => Change::Updated,
+    }
+}
+
+/// Creates a user; when its userName is held by a user whose Okta id is no longer assigned
+/// (a person deleted and created again in Okta gets a new id), takes that record over.
+async fn create_user(dir: &Directory, t: &TenantId, u: &SeenUser, seen: &HashSet<&str>) -> PullResult<Change> {
+    match dir.create(t, Resource::User, &u.body).await {
+        Ok(_) => Ok(Change::Created),
+        Err(DomainError::Conflict(detail)) => {
+            let name = u.body.get("userName").and_then(Value::as_str).unwrap_or_default();
+            let holder = dir
+                .all(t, Resource::User)
+                .await?
+                .into_iter()
+                .find(|s| crate::store::keys::fold(s.unique_name(Resource::User.rt())) == crate::store::keys::fold(name));
+            match holder {
+                Some(h) if h.external_id().is_none_or(|x| !seen.contains(x)) => {
+                    let new = dir.replace(t, Resource::User, &h.id, &u.body, None).await?;
+                    Ok(transition(&h, &new))
+                }
+                _ => Err(DomainError::Conflict(detail).into()),
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn apply_groups(
+    dir: &Directory,
+    table: &dyn Table,
+    t: &TenantId,
+    snap: &Snapshot,
+    users: &HashMap<String, String>,
+    counts: &mut Counts,
+) -> PullResult<()> {
+    let existing: HashMap<String, Stored> = dir
+        .all(t, Resource::Group)
+        .await?
+        .into_iter()
+        .filter_map(|s| s.external_id().map(str::to_owned).map(|x| (x, s)))
+        .collect();
+    let seen: HashSet<&str> = snap.groups.iter().map(|g| g.okta_id.as_str()).collect();
+    for g in &snap.groups {
+        let id = match existing.get(&g.okta_id) {
+            Some(old) => {
+                if old.unique_name(Resource::Group.rt()) != g.name {
+                    let rename = patch(vec![json!({"op": "replace", "path": "displayName", "value": g.name})]);
+                    dir.patch(t, Resource::Group, &old.id, &rename, None).await?;
+                    counts.groups_updated += 1;
+                }
+                old.id.clone()
+            }
+            None => {
+                let body = json!({"schemas": [crate::scim::schema::GROUP_SCHEMA], "displayName": g.name, "externalId": g.okta_id});
+                counts.groups_created += 1;
+                dir.create(t, Resource::Group, &body).await?.id
+            }
+        };
+        sync_members(dir, table, t, g, &id, users, counts).await?;
+    }
+    for (x, s) in &existing {
+        if !seen.contains(x.as_str()) {
+            dir.delete(t, Resource::Group, &s.id, None).await?;
+            checkpoint::drop_memo(table, t, x).await?;
+            counts.groups_deleted += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Members: the Okta group's members (from the memo) who are active app users.
+async fn sync_members(
+    dir: &Directory,
+    table: &dyn Table,
+    t: &TenantId,
+    g: &SeenGroup,
+    group_id: &str,
+    users: &HashMap<String, String>,
+    counts: &mut Counts,
+) -> PullResult<()> {
+    let okta_members = checkpoint::memo(table, t, &g.okta_id).await?.map(|(_, m)| m).unwrap_or_default();
+    let desired: HashSet<&str> = okta_members.iter().filter_map(|m| users.get(m)).map(String::as_str).collect();
+    let current: HashSet<String> = dir.members(t, group_id).await?.into_iter().map(|m| m.user_id).collect();
+    let mut add: Vec<&str> = desired.iter().filter(|u| !current.contains(**u)).copied().collect();
+    let mut remove: Vec<&str> = current.iter().map(String::as_str).filter(|u| !desired.contains(u)).collect();
+    if add.is_empty() && remove.is_empty() {
+        return Ok(());
+    }
+    add.sort_unstable();
+    remove.sort_unstable();
+    let mut ops = Vec::new();
+    if !add.is_empty() {
+        let values: Vec<Value> = add.iter().map(|u| json!({"value": u})).collect();
+        ops.push(json!({"op": "add", "path": "members", "value": values}));
+    }
+    if !remove.is_empty() {
+        let values: Vec<Value> = remove.iter().map(|u| json!({"value": u})).collect();
+        ops.push(json!({"op": "remove", "path": "members", "value": values}));
+    }
+    dir.patch(t, Resource::Group, group_id, &patch(ops), None).await?;
+    counts.members_added += add.len() as u64;
+    counts.members_removed += remove.len() as u64;
+    Ok(())
+}
