@@ -2,7 +2,8 @@
 //! - [`scim`]: the SCIM 2.0 protocol, pure (no I/O);
 //! - [`store`]: the single-table storage contract and its backends;
 //! - [`domain`]: tenants, users, groups, ownership, on top of the store;
-//! - [`api`]: framework-independent request handling shared by every entry point.
+//! - [`api`]: framework-independent request handling shared by every entry point;
+//! - [`okta`] (feature `okta`): a client of Okta's Management API, for the pull mode.
 
 pub mod api;
 #[cfg(feature = "aws")]
@@ -10,5 +11,7 @@ pub mod aws;
 pub mod domain;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+#[cfg(feature = "okta")]
+pub mod okta;
 pub mod scim;
 pub mod store;
