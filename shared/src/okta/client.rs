@@ -5,7 +5,7 @@ use super::error::ErrorBody;
 use super::model::{AppGroup, AppUser, OrgMetadata, Page, User};
 use super::pacing::{self, Bucket, BucketState, RateInfo};
 use super::url::okta_id;
-use super::{ApiToken, OktaError, OrgUrl, link};
+use super::{ApiToken, BucketCounts, OktaError, OrgUrl, Stats, link};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Request, StatusCode, Uri, header};
 use http_body_util::{BodyExt, Empty, LengthLimitError, Limited};
@@ -36,33 +36,6 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self { max_in_flight: 4, slow_below: 5, retries: 4, request_timeout: Duration::from_secs(30) }
-    }
-}
-
-/// What the client has done so far (all clones together).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Stats {
-    /// Requests sent, retries included, per rate-limit bucket.
-    pub requests: BucketCounts,
-    /// 429 answers seen.
-    pub rate_limited: u64,
-    /// Requests sent again after a 429, 5xx, timeout or connection error.
-    pub retries: u64,
-    /// Time spent in pacing pauses and backoffs.
-    pub waited: Duration,
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct BucketCounts {
-    pub apps: u64,
-    pub groups: u64,
-    pub users: u64,
-    pub other: u64,
-}
-
-impl BucketCounts {
-    pub fn total(&self) -> u64 {
-        self.apps + self.groups + self.users + self.other
     }
 }
 
@@ -123,7 +96,10 @@ enum NoAnswer {
 
 impl fmt::Debug for OktaClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OktaClient").field("org", &self.inner.org).field("deadline", &self.deadline).finish_non_exhaustive()
+        f.debug_struct("OktaClient")
+            .field("org", &self.inner.org)
+            .field("deadline", &self.deadline)
+            .finish_non_exhaustive()
     }
 }
 
@@ -254,7 +230,9 @@ impl OktaClient {
             .map(|v| v.to_str().map_err(|_| OktaError::BadResponse("a link header that is not text".into())))
             .collect::<Result<Vec<_>, _>>()?;
         let next = link::next(values).map_err(|e| OktaError::BadResponse(format!("link header: {e}")))?;
-        Ok(next.map(|n| if n.starts_with('/') && !n.starts_with("//") { format!("{}{n}", self.inner.org.as_str()) } else { n }))
+        Ok(next.map(|n| {
+            if n.starts_with('/') && !n.starts_with("//") { format!("{}{n}", self.inner.org.as_str()) } else { n }
+        }))
     }
 
     /// GET with pacing and retries; the 2xx answer's headers and body.
@@ -315,10 +293,10 @@ impl OktaClient {
     async fn attempt(&self, uri: &Uri, auth: bool, bucket: Bucket) -> Result<(StatusCode, HeaderMap, Bytes), NoAnswer> {
         let mut timeout = self.inner.limits.request_timeout;
         let mut cut = false;
-        if let Some(left) = self.deadline.map(|d| d.saturating_duration_since(Instant::now())) {
-            if left < timeout {
-                (timeout, cut) = (left, true);
-            }
+        if let Some(left) = self.deadline.map(|d| d.saturating_duration_since(Instant::now()))
+            && left < timeout
+        {
+            (timeout, cut) = (left, true);
         }
         let mut request = Request::get(uri.clone())
             .header(header::ACCEPT, "application/json")
@@ -391,20 +369,10 @@ fn chain(e: &dyn std::error::Error) -> String {
 
 fn rate_info(headers: &HeaderMap) -> Option<RateInfo> {
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let date = text("date").and_then(http_date_epoch);
+    let date = text("date").and_then(pacing::http_date_epoch);
     // A clock before 1970 only makes the reset look far away, which is capped.
     let local = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
     RateInfo::parse(text("x-rate-limit-limit"), text("x-rate-limit-remaining"), text("x-rate-limit-reset"), date, local)
-}
-
-/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, the only form servers may send) as epoch
-/// seconds; the obsolete forms are not worth reading (the local clock is the fallback).
-pub(crate) fn http_date_epoch(text: &str) -> Option<u64> {
-    let format = time::macros::format_description!(
-        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-    );
-    let t = time::PrimitiveDateTime::parse(text.trim(), format).ok()?.assume_utc();
-    u64::try_from(t.unix_timestamp()).ok()
 }
 
 #[cfg(test)]
@@ -412,18 +380,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn http_dates() {
-        assert_eq!(http_date_epoch("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784111777));
-        assert_eq!(http_date_epoch("Sunday, 06-Nov-94 08:49:37 GMT"), None);
-        assert_eq!(http_date_epoch("784111777"), None);
-    }
-
-    #[test]
     fn the_client_does_not_print_its_token() {
         let org = OrgUrl::parse("https://acme.okta.com").unwrap();
         let client = OktaClient::new(org, ApiToken::new("s3cr3t-T0KEN".into()).unwrap(), Limits::default()).unwrap();
         let debug = format!("{client:?}");
         assert!(debug.contains("acme.okta.com") && !debug.contains("s3cr3t"), "{debug}");
-        assert!(OktaClient::new(OrgUrl::parse("https://a.okta.com").unwrap(), ApiToken::new("t".into()).unwrap(), Limits { max_in_flight: 0, ..Limits::default() }).is_err());
+        assert!(
+            OktaClient::new(
+                OrgUrl::parse("https://a.okta.com").unwrap(),
+                ApiToken::new("t".into()).unwrap(),
+                Limits { max_in_flight: 0, ..Limits::default() }
+            )
+            .is_err()
+        );
     }
 }

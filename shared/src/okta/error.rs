@@ -121,7 +121,8 @@ mod tests {
             ErrorBody::parse(list),
             ErrorBody { code: Some("E0000011".into()), summary: Some("Invalid token provided".into()) }
         );
-        let object = br#"{"errorCode":"E0000001","errorSummary":"Api validation failed","errorCauses":{"errorSummary":"bad"}}"#;
+        let object =
+            br#"{"errorCode":"E0000001","errorSummary":"Api validation failed","errorCauses":{"errorSummary":"bad"}}"#;
         assert_eq!(ErrorBody::parse(object).code.as_deref(), Some("E0000001"));
         let bare = br#"{"errorCode":"E0000007"}"#;
         assert_eq!(ErrorBody::parse(bare), ErrorBody { code: Some("E0000007".into()), summary: None });

@@ -34,7 +34,8 @@ fn parse_value(value: &str, out: &mut Vec<Link>) -> Result<(), String> {
         if rest.is_empty() {
             return Ok(());
         }
-        let after_lt = rest.strip_prefix('<').ok_or_else(|| format!("link-value does not start with '<': {value:?}"))?;
+        let after_lt =
+            rest.strip_prefix('<').ok_or_else(|| format!("link-value does not start with '<': {value:?}"))?;
         let (target, tail) = after_lt.split_once('>').ok_or_else(|| format!("unterminated '<' in {value:?}"))?;
         let mut link = Link { target: target.trim().to_owned(), rels: Vec::new() };
         let mut seen_rel = false;
@@ -126,17 +127,25 @@ mod tests {
         // Several relation types, any case, unquoted token form.
         assert_eq!(next_of(&[r#"<https://o.example/n>; rel="prefetch NEXT""#]), Some("https://o.example/n".into()));
         assert_eq!(next_of(&[r#"<https://o.example/n>;rel=next"#]), Some("https://o.example/n".into()));
-        assert_eq!(next_of(&[r#"<https://o.example/n> ; REL = "next" ; type="application/json""#]), Some("https://o.example/n".into()));
+        assert_eq!(
+            next_of(&[r#"<https://o.example/n> ; REL = "next" ; type="application/json""#]),
+            Some("https://o.example/n".into())
+        );
         // Only the first rel counts; "nextish" is not "next".
         assert_eq!(next_of(&[r#"<https://o.example/n>; rel="self"; rel="next""#]), None);
         assert_eq!(next_of(&[r#"<https://o.example/n>; rel="nextish""#]), None);
         // Escapes in quoted strings, empty list elements, a parameter without a value.
         assert_eq!(
-            next_of(&[r#", <https://o.example/p>; title="say \"hi\", ok"; crossorigin, , <https://o.example/n>; rel="next""#]),
+            next_of(&[
+                r#", <https://o.example/p>; title="say \"hi\", ok"; crossorigin, , <https://o.example/n>; rel="next""#
+            ]),
             Some("https://o.example/n".into())
         );
         // The first next wins.
-        assert_eq!(next_of(&[r#"<https://o.example/1>; rel=next, <https://o.example/2>; rel=next"#]), Some("https://o.example/1".into()));
+        assert_eq!(
+            next_of(&[r#"<https://o.example/1>; rel=next, <https://o.example/2>; rel=next"#]),
+            Some("https://o.example/1".into())
+        );
     }
 
     #[test]

@@ -49,7 +49,8 @@ pub fn pulled_user(u: &AppUser) -> Result<PulledUser, OktaError> {
         })?,
     };
     let profile = user.map(|okta| &okta.profile);
-    let attr = |key: &str, base: Option<&String>| from_app(&u.profile, key).or_else(|| non_blank(base.map(String::as_str)));
+    let attr =
+        |key: &str, base: Option<&String>| from_app(&u.profile, key).or_else(|| non_blank(base.map(String::as_str)));
     let display = attr("displayName", profile.and_then(|p| p.display_name.as_ref()));
     let given_name = attr("firstName", profile.and_then(|p| p.first_name.as_ref()));
     let family_name = attr("lastName", profile.and_then(|p| p.last_name.as_ref()));
@@ -143,28 +144,36 @@ mod tests {
             "_embedded":{"user":{"id":"00u1","status":"ACTIVE","profile":{"login":"sam@acme.example","firstName":"Sam",
               "lastName":"Smith","email":"sam@acme.example","department":"Eng","division":"R&D","displayName":" "}}}}));
         let p = pulled_user(&u).unwrap();
-        assert_eq!(p, PulledUser {
-            okta_id: "00u1".into(),
-            user_name: "sam@acme.example".into(),
-            // Blank displayName everywhere: first + last.
-            display_name: Some("Sammy Smith".into()),
-            given_name: Some("Sammy".into()),
-            family_name: Some("Smith".into()),
-            email: Some("sam@acme.example".into()),
-            department: Some("Sales".into()),
-            division: Some("R&D".into()),
-            active: true,
-        });
+        assert_eq!(
+            p,
+            PulledUser {
+                okta_id: "00u1".into(),
+                user_name: "sam@acme.example".into(),
+                // Blank displayName everywhere: first + last.
+                display_name: Some("Sammy Smith".into()),
+                given_name: Some("Sammy".into()),
+                family_name: Some("Smith".into()),
+                email: Some("sam@acme.example".into()),
+                department: Some("Sales".into()),
+                division: Some("R&D".into()),
+                active: true,
+            }
+        );
     }
 
     #[test]
     fn display_name_fallbacks() {
         let with = |app: Value, okta: Value| {
-            let u = app_user(json!({"id":"00u1","status":"ACTIVE","profile":app,"_embedded":{"user":{"id":"00u1","profile":okta}}}));
+            let u = app_user(
+                json!({"id":"00u1","status":"ACTIVE","profile":app,"_embedded":{"user":{"id":"00u1","profile":okta}}}),
+            );
             pulled_user(&u).unwrap().display_name
         };
         assert_eq!(with(json!({}), json!({"login":"a@x","displayName":" Ann B "})), Some("Ann B".into()));
-        assert_eq!(with(json!({"displayName":"App Name"}), json!({"login":"a@x","displayName":"Ann"})), Some("App Name".into()));
+        assert_eq!(
+            with(json!({"displayName":"App Name"}), json!({"login":"a@x","displayName":"Ann"})),
+            Some("App Name".into())
+        );
         assert_eq!(with(json!({}), json!({"login":"a@x","firstName":"Ann"})), Some("Ann".into()));
         assert_eq!(with(json!({}), json!({"login":"a@x","lastName":"Bell"})), Some("Bell".into()));
         assert_eq!(with(json!({}), json!({"login":"a@x","displayName":""})), None);
@@ -183,18 +192,24 @@ mod tests {
         assert!(pulled_active("ACTIVE", Some("LOCKED_OUT")));
         assert!(pulled_active("ACTIVE", Some("PASSWORD_EXPIRED")));
         assert!(pulled_active("ACTIVE", None));
-        let u = app_user(json!({"id":"00u1","status":"PROVISIONED","_embedded":{"user":{"id":"00u1","status":"SUSPENDED","profile":{"login":"a@x"}}}}));
+        let u = app_user(
+            json!({"id":"00u1","status":"PROVISIONED","_embedded":{"user":{"id":"00u1","status":"SUSPENDED","profile":{"login":"a@x"}}}}),
+        );
         assert!(!pulled_user(&u).unwrap().active);
     }
 
     #[test]
     fn user_name_sources() {
         // No embedded user: the app's credentials.userName.
-        let u = app_user(json!({"id":"00u1","status":"ACTIVE","credentials":{"userName":"app-name"},"profile":{"email":"e@x"}}));
+        let u = app_user(
+            json!({"id":"00u1","status":"ACTIVE","credentials":{"userName":"app-name"},"profile":{"email":"e@x"}}),
+        );
         let p = pulled_user(&u).unwrap();
         assert_eq!((p.user_name.as_str(), p.email.as_deref()), ("app-name", Some("e@x")));
         // An embedded user without a login is an error, not a silent fallback.
-        let u = app_user(json!({"id":"00u1","status":"ACTIVE","credentials":{"userName":"app-name"},"_embedded":{"user":{"id":"00u1","profile":{}}}}));
+        let u = app_user(
+            json!({"id":"00u1","status":"ACTIVE","credentials":{"userName":"app-name"},"_embedded":{"user":{"id":"00u1","profile":{}}}}),
+        );
         assert!(matches!(pulled_user(&u), Err(OktaError::BadResponse(_))));
         let u = app_user(json!({"id":"00u1","status":"ACTIVE"}));
         assert!(pulled_user(&u).is_err());
@@ -213,23 +228,32 @@ mod tests {
             division: Some("R&D".into()),
             active: false,
         };
-        assert_eq!(scim_user(&full), json!({
-            "schemas": [USER_SCHEMA, ENTERPRISE_SCHEMA],
-            "userName": "sam@acme.example",
-            "externalId": "00u1",
-            "displayName": "Sam Smith",
-            "name": {"givenName": "Sam"},
-            "emails": [{"value": "sam@acme.example", "type": "work", "primary": true}],
-            "active": false,
-            ENTERPRISE_SCHEMA: {"division": "R&D"},
-        }));
-        let bare = PulledUser { display_name: None, given_name: None, email: None, division: None, active: true, ..full };
-        assert_eq!(scim_user(&bare), json!({"schemas": [USER_SCHEMA], "userName": "sam@acme.example", "externalId": "00u1", "active": true}));
+        assert_eq!(
+            scim_user(&full),
+            json!({
+                "schemas": [USER_SCHEMA, ENTERPRISE_SCHEMA],
+                "userName": "sam@acme.example",
+                "externalId": "00u1",
+                "displayName": "Sam Smith",
+                "name": {"givenName": "Sam"},
+                "emails": [{"value": "sam@acme.example", "type": "work", "primary": true}],
+                "active": false,
+                ENTERPRISE_SCHEMA: {"division": "R&D"},
+            })
+        );
+        let bare =
+            PulledUser { display_name: None, given_name: None, email: None, division: None, active: true, ..full };
+        assert_eq!(
+            scim_user(&bare),
+            json!({"schemas": [USER_SCHEMA], "userName": "sam@acme.example", "externalId": "00u1", "active": true})
+        );
     }
 
     #[test]
     fn group_names() {
-        let g: AppGroup = serde_json::from_value(json!({"id":"00g1","_embedded":{"group":{"id":"00g1","profile":{"name":" Eng "}}}})).unwrap();
+        let g: AppGroup =
+            serde_json::from_value(json!({"id":"00g1","_embedded":{"group":{"id":"00g1","profile":{"name":" Eng "}}}}))
+                .unwrap();
         assert_eq!(scim_group_name(&g), Some("Eng".into()));
         let g: AppGroup = serde_json::from_value(json!({"id":"00g1"})).unwrap();
         assert_eq!(scim_group_name(&g), None);

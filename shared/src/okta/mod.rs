@@ -12,13 +12,15 @@ pub mod link;
 pub mod map;
 pub mod model;
 pub mod pacing;
+mod stats;
 pub mod url;
 
 #[cfg(test)]
 mod client_tests;
 
-pub use client::{BucketCounts, Limits, OktaClient, Stats};
+pub use client::{Limits, OktaClient};
 pub use error::OktaError;
 pub use map::{PulledUser, pulled_active, pulled_user, scim_group_name, scim_user};
 pub use model::{AppGroup, AppUser, Group, OrgMetadata, Page, User, UserProfile};
+pub use stats::{BucketCounts, Stats};
 pub use url::{ApiToken, OrgUrl};

@@ -40,7 +40,9 @@ struct RawAppUser {
     status: String,
     scope: Option<String>,
     last_updated: Option<String>,
-    profile: Option<Map<String, Value>>,
+    // An app without profile attributes may send none, or null: an empty profile.
+    #[serde(default, deserialize_with = "null_as_default")]
+    profile: Map<String, Value>,
     credentials: Option<RawCredentials>,
     #[serde(rename = "_embedded")]
     embedded: Option<RawEmbeddedUser>,
@@ -65,8 +67,7 @@ impl From<RawAppUser> for AppUser {
             status: r.status,
             scope: r.scope,
             last_updated: r.last_updated,
-            // An app without profile attributes sends none: that is an empty profile.
-            profile: r.profile.unwrap_or_else(Map::new),
+            profile: r.profile,
             embedded_user: r.embedded.and_then(|e| e.user),
             credentials_user_name: r.credentials.and_then(|c| c.user_name),
         }
@@ -212,9 +213,8 @@ struct RawHref {
 
 impl From<RawOrgMetadata> for OrgMetadata {
     fn from(r: RawOrgMetadata) -> Self {
-        let (organization, alternate) = r.links.map_or((None, None), |l| {
-            (l.organization.and_then(|h| h.href), l.alternate.and_then(|h| h.href))
-        });
+        let (organization, alternate) =
+            r.links.map_or((None, None), |l| (l.organization.and_then(|h| h.href), l.alternate.and_then(|h| h.href)));
         Self { id: r.id, organization, alternate, pipeline: r.pipeline }
     }
 }
@@ -225,6 +225,7 @@ where
     D: serde::Deserializer<'de>,
     T: Default + Deserialize<'de>,
 {
+    // Not a fallback over a broken answer: Okta sends null for an empty profile.
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
@@ -235,27 +236,34 @@ mod tests {
 
     #[test]
     fn app_user_with_embedded_user_from_the_spec_example() -> Result<(), serde_json::Error> {
-        let list: Vec<AppUser> = serde_json::from_value(json!([{"id":"00u1dnq5S0CfjlkpABCD","externalId":"00u5edt3PNbbjzvIABCD","created":"2024-01-31T18:25:01.000Z",
+        let list: Vec<AppUser> = serde_json::from_value(
+            json!([{"id":"00u1dnq5S0CfjlkpABCD","externalId":"00u5edt3PNbbjzvIABCD","created":"2024-01-31T18:25:01.000Z",
           "lastUpdated":"2024-01-31T18:25:03.000Z","scope":"USER","status":"PROVISIONED","syncState":"SYNCHRONIZED",
           "credentials":{"userName":"saml.test@example.com"},
           "profile":{"displayName":"Saml O Test","email":"saml.test@example.com","firstName":"Saml","lastName":"Test","role":"Tester"},
           "_links":{"app":{"href":"https://x/api/v1/apps/0oajiqIRNXPPJBNZMGYL"}},
           "_embedded":{"user":{"id":"00u1dnq5S0CfjlkpABCD","status":"ACTIVE","lastUpdated":"2024-01-09T15:36:05.000Z",
-             "profile":{"firstName":"Saml","lastName":"Test","login":"saml.test@example.com","email":"saml.test@example.com","costCenter":"C1"}}}}]))?;
+             "profile":{"firstName":"Saml","lastName":"Test","login":"saml.test@example.com","email":"saml.test@example.com","costCenter":"C1"}}}}]),
+        )?;
         let [u] = list.as_slice() else { panic!("one app user expected") };
         assert_eq!(u.id, "00u1dnq5S0CfjlkpABCD");
         assert_eq!(u.status, "PROVISIONED");
         assert_eq!(u.scope.as_deref(), Some("USER"));
         assert_eq!(u.credentials_user_name.as_deref(), Some("saml.test@example.com"));
         assert_eq!(u.profile.get("role"), Some(&json!("Tester")));
-        let user = u.embedded_user.as_ref().map(|e| (e.status.as_deref(), e.profile.login.as_deref(), e.profile.rest.get("costCenter")));
+        let user = u
+            .embedded_user
+            .as_ref()
+            .map(|e| (e.status.as_deref(), e.profile.login.as_deref(), e.profile.rest.get("costCenter")));
         assert_eq!(user, Some((Some("ACTIVE"), Some("saml.test@example.com"), Some(&json!("C1")))));
         Ok(())
     }
 
     #[test]
     fn missing_and_null_fields_are_none() -> Result<(), serde_json::Error> {
-        let u: AppUser = serde_json::from_value(json!({"id":"00u1","status":"ACTIVE","profile":null,"externalId":null,"_embedded":{}}))?;
+        let u: AppUser = serde_json::from_value(
+            json!({"id":"00u1","status":"ACTIVE","profile":null,"externalId":null,"_embedded":{}}),
+        )?;
         assert!(u.profile.is_empty() && u.external_id.is_none() && u.embedded_user.is_none());
         let u: User = serde_json::from_value(json!({"id":"00u1","profile":null}))?;
         assert_eq!(u.profile, UserProfile::default());
@@ -268,14 +276,18 @@ mod tests {
 
     #[test]
     fn app_group_and_org_metadata() -> Result<(), serde_json::Error> {
-        let g: AppGroup = serde_json::from_value(json!({"id":"00g15acRUy0SYb9GT0g4","priority":0,"lastUpdated":"2024-06-02T13:17:57.000Z","profile":{"department":"marketing"},
+        let g: AppGroup = serde_json::from_value(
+            json!({"id":"00g15acRUy0SYb9GT0g4","priority":0,"lastUpdated":"2024-06-02T13:17:57.000Z","profile":{"department":"marketing"},
           "_embedded":{"group":{"id":"00g15acRUy0SYb9GT0g4","lastMembershipUpdated":"2024-06-02T13:03:13.000Z",
-          "objectClass":["okta:user_group"],"type":"OKTA_GROUP","profile":{"name":"Football Group","description":"Group with professional footballers"}}}}))?;
+          "objectClass":["okta:user_group"],"type":"OKTA_GROUP","profile":{"name":"Football Group","description":"Group with professional footballers"}}}}),
+        )?;
         let group = g.group.as_ref();
         assert_eq!(group.and_then(|g| g.name.as_deref()), Some("Football Group"));
         assert_eq!(group.and_then(|g| g.kind.as_deref()), Some("OKTA_GROUP"));
         assert_eq!(group.and_then(|g| g.last_membership_updated.as_deref()), Some("2024-06-02T13:03:13.000Z"));
-        let m: OrgMetadata = serde_json::from_value(json!({"id":"00o47wwoytgsDqEtz0g7","_links":{"organization":{"href":"https://acme.okta.com"},"alternate":{"href":"https://login.acme.example"}},"pipeline":"idx"}))?;
+        let m: OrgMetadata = serde_json::from_value(
+            json!({"id":"00o47wwoytgsDqEtz0g7","_links":{"organization":{"href":"https://acme.okta.com"},"alternate":{"href":"https://login.acme.example"}},"pipeline":"idx"}),
+        )?;
         assert_eq!(m.organization.as_deref(), Some("https://acme.okta.com"));
         assert_eq!(m.alternate.as_deref(), Some("https://login.acme.example"));
         assert_eq!(m.pipeline.as_deref(), Some("idx"));

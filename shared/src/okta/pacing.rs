@@ -30,9 +30,8 @@ impl Bucket {
 
     /// The bucket of a request path (`/api/v1/apps…` → apps, and so on).
     pub fn of(path: &str) -> Self {
-        let under = |prefix: &str| {
-            path.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-        };
+        let under =
+            |prefix: &str| path.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
         if under("/api/v1/apps") {
             Self::Apps
         } else if under("/api/v1/groups") {
@@ -157,7 +156,13 @@ pub fn observe(state: &mut BucketState, info: RateInfo, now: Instant) {
 /// Learns from a 429. A rate-limit 429 empties the window, so the next reservation waits for
 /// its reset (+1 s); a concurrency 429, or one without headers, gets a short backoff instead,
 /// which is returned.
-pub fn observe_429(state: &mut BucketState, info: Option<RateInfo>, now: Instant, seen: u32, jitter: f64) -> Option<Duration> {
+pub fn observe_429(
+    state: &mut BucketState,
+    info: Option<RateInfo>,
+    now: Instant,
+    seen: u32,
+    jitter: f64,
+) -> Option<Duration> {
     match info {
         Some(i) if !i.is_concurrency() => {
             let window = Window { remaining: 0, reset_epoch: i.reset_epoch, reset_at: now + i.reset_in };
@@ -175,12 +180,29 @@ pub fn backoff(attempt: u32, jitter: f64) -> Duration {
     base.mul_f64(0.8 + 0.4 * jitter.clamp(0.0, 1.0))
 }
 
+/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, the only form servers may send) as epoch
+/// seconds; the obsolete forms are not worth reading (the local clock is the fallback).
+pub fn http_date_epoch(text: &str) -> Option<u64> {
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    let t = time::PrimitiveDateTime::parse(text.trim(), format).ok()?.assume_utc();
+    u64::try_from(t.unix_timestamp()).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn info(remaining: u32, reset_epoch: u64, reset_in: u64) -> RateInfo {
         RateInfo { limit: 100, remaining, reset_epoch, reset_in: Duration::from_secs(reset_in) }
+    }
+
+    #[test]
+    fn http_dates() {
+        assert_eq!(http_date_epoch("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784111777));
+        assert_eq!(http_date_epoch("Sunday, 06-Nov-94 08:49:37 GMT"), None);
+        assert_eq!(http_date_epoch("784111777"), None);
     }
 
     #[test]
@@ -307,7 +329,12 @@ mod tests {
             let date = (epoch0 + t.as_secs_f64()).floor() as u64;
             let ok = used < 100;
             used += u32::from(ok);
-            let i = RateInfo { limit: 100, remaining: 100 - used, reset_epoch, reset_in: Duration::from_secs(reset_epoch - date) };
+            let i = RateInfo {
+                limit: 100,
+                remaining: 100 - used,
+                reset_epoch,
+                reset_in: Duration::from_secs(reset_epoch - date),
+            };
             t += latency;
             if ok {
                 observe(&mut s, i, base + t);

@@ -68,9 +68,7 @@ impl OrgUrl {
 
     /// The absolute URI of an org-relative path and query (`/api/v1/...`).
     pub(crate) fn join(&self, path_and_query: &str) -> Result<Uri, OktaError> {
-        format!("{}{path_and_query}", self.text)
-            .parse()
-            .map_err(|e| OktaError::BadUrl(format!("request URL: {e}")))
+        format!("{}{path_and_query}", self.text).parse().map_err(|e| OktaError::BadUrl(format!("request URL: {e}")))
     }
 
     /// A `next` link as a URI, accepted only on this org's scheme, host and port: the token
@@ -84,11 +82,7 @@ impl OrgUrl {
             parse_origin(&format!("{s}://{a}"))
                 .is_ok_and(|(scheme, host, port)| scheme == self.scheme && host == self.host && port == self.port)
         });
-        if same {
-            Ok(uri)
-        } else {
-            Err(OktaError::Refused(format!("a next link off the org's origin {}", self.text)))
-        }
+        if same { Ok(uri) } else { Err(OktaError::Refused(format!("a next link off the org's origin {}", self.text))) }
     }
 }
 
@@ -160,9 +154,7 @@ impl ApiToken {
     pub fn new(s: String) -> Result<Self, OktaError> {
         if s.is_empty() || s.len() > MAX_TOKEN || !s.bytes().all(|b| b.is_ascii_graphic()) {
             // The value itself is never echoed.
-            return Err(OktaError::BadUrl(format!(
-                "the API token must be 1 to {MAX_TOKEN} visible ASCII characters"
-            )));
+            return Err(OktaError::BadUrl(format!("the API token must be 1 to {MAX_TOKEN} visible ASCII characters")));
         }
         Ok(Self(s))
     }
