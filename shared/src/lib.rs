@@ -3,7 +3,7 @@
 //! - [`store`]: the single-table storage contract and its backends;
 //! - [`domain`]: tenants, users, groups, ownership, on top of the store;
 //! - [`api`]: framework-independent request handling shared by every entry point;
-//! - [`okta`] (feature `okta`): a client of Okta's Management API, for the pull mode.
+//! - `okta` (feature `okta`): a client of Okta's Management API, for the pull mode.
 
 pub mod api;
 #[cfg(feature = "aws")]
