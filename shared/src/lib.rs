@@ -3,6 +3,7 @@
 //! - [`store`]: the single-table storage contract and its backends;
 //! - [`domain`]: tenants, users, groups, ownership, on top of the store;
 //! - [`api`]: framework-independent request handling shared by every entry point;
+//! - `okta` (feature `okta`): a client of Okta's Management API, for the pull mode;
 //! - [`pull`]: the Okta API pull mode, a client of the domain like the SCIM API;
 //! - [`startup`]: the composition root every entry point builds itself from.
 
