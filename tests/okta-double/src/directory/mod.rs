@@ -386,3 +386,6 @@ fn user_name(user: &User) -> String {
 fn lower(after: Option<&str>) -> Bound<&str> {
     after.map_or(Bound::Unbounded, Bound::Excluded)
 }
+
+#[cfg(test)]
+mod tests;
