@@ -159,7 +159,7 @@ async fn rate_limit_headers_count_down_reset_after_the_window_and_429_has_okta_b
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrency_cap_answers_429_with_zero_limit() {
     let (d, c) = start(Options { concurrency: 2, ..Options::default() }, 3, 1).await;
-    d.inject(Fault::slow(Duration::from_millis(400), 2));
+    d.inject(Fault::slow(Duration::from_millis(800), 2));
     let url = app_users_url(&d, "");
     let slow: Vec<_> = (0..2)
         .map(|_| {
@@ -169,7 +169,8 @@ async fn concurrency_cap_answers_429_with_zero_limit() {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    // Both slow requests are in flight well before they are answered.
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let third = c.ok(&url).await;
     assert_eq!((third.status, third.number("x-rate-limit-limit"), third.number("x-rate-limit-remaining")), (429, 0, 0));
     assert_eq!(third.body["errorCode"], "E0000047");
@@ -342,7 +343,8 @@ fn generate_is_deterministic_and_shaped_as_documented() {
     assert_eq!(statuses.len(), 2, "ACTIVE and PROVISIONED");
 }
 
-/// Pages of 500 app users with `expand=user` served per second (client in the same process);
+/// Pages of 500 app users with `expand=user` served per second (the client, in the same
+/// process, reads the bodies without parsing them);
 /// run with `cargo test --release -p okta-double --test double -- --ignored --nocapture`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement, not a check"]
@@ -350,7 +352,7 @@ async fn throughput_of_500_user_pages() {
     let o = Options { apps_limit: u32::MAX, concurrency: 1000, ..Options::default() };
     let (d, c) = start(o, 5000, 50).await;
     let url = app_users_url(&d, "?limit=500&expand=user");
-    let bytes = serde_json::to_vec(&c.ok(&url).await.body).unwrap().len();
+    let bytes = c.raw(&url).await.1;
     for clients in [1usize, 4] {
         let until = Instant::now() + Duration::from_secs(3);
         let tasks: Vec<_> = (0..clients)
@@ -359,7 +361,7 @@ async fn throughput_of_500_user_pages() {
                 tokio::spawn(async move {
                     let mut n = 0u32;
                     while Instant::now() < until {
-                        assert_eq!(c.ok(&url).await.status, 200);
+                        assert_eq!(c.raw(&url).await.0, 200);
                         n += 1;
                     }
                     n
@@ -377,4 +379,29 @@ async fn throughput_of_500_user_pages() {
         );
     }
     d.stop().await;
+}
+
+#[tokio::test]
+async fn binary_prints_its_url_serves_the_generated_org_and_stops_on_sigterm() {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_okta-double"))
+        .args(["--listen", "127.0.0.1:0", "--users", "7", "--groups", "2", "--token", "T", "--app-id", "0oaBin"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let rest = line.trim().strip_prefix("okta-double listening on ").unwrap();
+    let (url, app) = rest.split_once(" app=").unwrap();
+    assert_eq!(app, "0oaBin");
+    let c = Client::new();
+    let users = c.get(&format!("{url}/api/v1/apps/0oaBin/users"), Some("T")).await.unwrap();
+    assert_eq!(users.body.as_array().unwrap().len(), 7);
+    let added = c.send("POST", &format!("{url}/_double/users"), &json!({"profile": {"login": "x@example.com"}})).await;
+    assert_eq!(added.status, 201);
+    let users = c.get(&format!("{url}/api/v1/apps/0oaBin/users"), Some("T")).await.unwrap();
+    assert_eq!(users.body.as_array().unwrap().len(), 8);
+    let term = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(term.success());
+    assert!(child.wait().unwrap().success(), "exits 0 on SIGTERM");
 }

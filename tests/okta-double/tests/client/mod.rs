@@ -62,6 +62,14 @@ impl Client {
         Ok(Resp { status, headers, body })
     }
 
+    /// GET with the default token: the status and the body's length, unparsed.
+    pub async fn raw(&self, url: &str) -> (u16, usize) {
+        let req = Request::get(url).header("authorization", format!("SSWS {TOKEN}"));
+        let res = self.0.request(req.body(Full::new(Bytes::new())).unwrap()).await.unwrap();
+        let status = res.status().as_u16();
+        (status, res.into_body().collect().await.unwrap().to_bytes().len())
+    }
+
     /// GET with the default token; panics when the connection fails.
     pub async fn ok(&self, url: &str) -> Resp {
         self.get(url, Some(TOKEN)).await.unwrap()
