@@ -130,16 +130,24 @@ async fn rate_limit_headers_count_down_reset_after_the_window_and_429_has_okta_b
     let o = Options { window: Duration::from_millis(1200), apps_limit: 3, ..Options::default() };
     let (d, c) = start(o, 5, 2).await;
     let url = app_users_url(&d, "");
-    let mut remaining = Vec::new();
-    for _ in 0..3 {
+    let now_ms = || u64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis()).unwrap();
+    let (mut remaining, mut resets) = (Vec::new(), BTreeSet::new());
+    for i in 0..3 {
+        let before = now_ms();
         let r = c.ok(&url).await;
+        let after = now_ms();
         assert_eq!((r.status, r.number("x-rate-limit-limit")), (200, 3));
         remaining.push(r.number("x-rate-limit-remaining"));
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-        assert!((now..=now + 2).contains(&r.number("x-rate-limit-reset")));
+        let reset = r.number("x-rate-limit-reset");
+        if i == 0 {
+            // The window opened at this request: its end in epoch seconds, rounded up.
+            assert!(((before + 1200).div_ceil(1000)..=(after + 1200).div_ceil(1000)).contains(&reset), "{reset}");
+        }
+        resets.insert(reset);
         assert!(r.header("date").unwrap().ends_with(" GMT"));
     }
     assert_eq!(remaining, [2, 1, 0]);
+    assert_eq!(resets.len(), 1, "one window: {resets:?}");
     let over = c.ok(&url).await;
     assert_eq!(over.status, 429);
     assert_eq!(over.body["errorCode"], "E0000047");
