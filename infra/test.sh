@@ -232,7 +232,7 @@ rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || true
 PATH="$TOOLS/cargo-lambda/bin:$PATH" SAM_CLI_TELEMETRY=0 "$TOOLS/sam/bin/sam" build --template template.yaml >"$RUN/sam-build.log" 2>&1 \
   || { tail -n 40 "$RUN/sam-build.log"; exit 1; }
 # Lambda's provided.al2023 runs arm64 with glibc 2.34: the bootstraps must need nothing newer.
-for fn in Users Groups Tokens; do
+for fn in Users Groups Tokens OktaPuller; do
   bin=.aws-sam/build/${fn}Function/bootstrap
   readelf -h "$bin" | grep -q 'Machine:.*AArch64' || { echo "$bin is not an arm64 binary"; exit 1; }
   newest=$(readelf -V "$bin" | grep -o 'GLIBC_[0-9.]*' | sort -t. -k2,2n -u | tail -n1)
