@@ -97,7 +97,7 @@ pub async fn run(o: Options) -> Result<(), String> {
     say(&format!("Data directory: {}", data_dir.display()));
 
     if !o.pull_tick.is_zero() {
-        let puller = services.puller();
+        let puller = services.puller().map_err(|e| e.to_string())?;
         let tick = o.pull_tick;
         // The same passes the scheduled Lambda function makes, for tenants in okta_api mode.
         tokio::spawn(async move {

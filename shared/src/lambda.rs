@@ -134,21 +134,19 @@ const PULL_PARALLEL: usize = 8;
 #[cfg(feature = "okta")]
 pub async fn run_puller() -> Result<(), Error> {
     init_logging();
-    let puller = services_from_env().await?.puller();
+    let puller = services_from_env().await?.puller()?;
     let parallel = number("INLET_PULL_PARALLEL", PULL_PARALLEL)?;
     let puller = &puller;
-    lambda_http::lambda_runtime::run(service_fn(
-        move |event: lambda_http::LambdaEvent<serde_json::Value>| async move {
-            let deadline = deadline_of(&event.context);
-            let outcomes = puller.run_due(Some(deadline), parallel).await?;
-            let summary: Vec<serde_json::Value> = outcomes
-                .iter()
-                .map(|(t, o)| serde_json::json!({"tenant": t.as_str(), "outcome": format!("{o:?}")}))
-                .collect();
-            tracing::info!(tenants = summary.len(), "puller pass done");
-            Ok::<_, Error>(serde_json::json!({"tenants": summary}))
-        },
-    ))
+    lambda_http::lambda_runtime::run(service_fn(move |event: lambda_http::LambdaEvent<serde_json::Value>| async move {
+        let deadline = deadline_of(&event.context);
+        let outcomes = puller.run_due(Some(deadline), parallel).await?;
+        let summary: Vec<serde_json::Value> = outcomes
+            .iter()
+            .map(|(t, o)| serde_json::json!({"tenant": t.as_str(), "outcome": format!("{o:?}")}))
+            .collect();
+        tracing::info!(tenants = summary.len(), "puller pass done");
+        Ok::<_, Error>(serde_json::json!({"tenants": summary}))
+    }))
     .await
 }
 

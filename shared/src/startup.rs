@@ -195,17 +195,24 @@ impl Services {
         }
     }
 
-    /// The Okta puller over these services.
+    /// The Okta puller over these services. `INLET_PULL_LEASE_SECONDS` shortens the lease
+    /// (tests of a crashed run; at least 3 s).
     #[cfg(feature = "okta")]
-    pub fn puller(&self) -> crate::pull::sync::Puller {
-        crate::pull::sync::Puller {
+    pub fn puller(&self) -> Result<crate::pull::sync::Puller, StartupError> {
+        let lease = match std::env::var("INLET_PULL_LEASE_SECONDS") {
+            Ok(v) => Duration::from_secs(v.trim().parse::<u64>().ok().filter(|s| *s >= 3).ok_or_else(|| {
+                StartupError::Invalid(format!("INLET_PULL_LEASE_SECONDS={v:?}: seconds, at least 3"))
+            })?),
+            Err(_) => PULL_LEASE,
+        };
+        Ok(crate::pull::sync::Puller {
             integrations: self.integrations.clone(),
             tenants: self.tenants.clone(),
             directory: self.directory.clone(),
             limits: crate::okta::Limits::default(),
-            lease: PULL_LEASE,
+            lease,
             reserve: PULL_RESERVE,
-        }
+        })
     }
 
     /// The SCIM request path's state: directory, token gate, rate limiter.

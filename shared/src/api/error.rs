@@ -95,7 +95,9 @@ impl ApiError {
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, None, None),
             Self::BodyTimeout(_) => (StatusCode::REQUEST_TIMEOUT, None, None),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, None, None),
-            Self::Pull(PullError::Invalid(_) | PullError::Okta(_)) => (StatusCode::BAD_REQUEST, Some("invalidValue"), None),
+            Self::Pull(PullError::Invalid(_) | PullError::Okta(_)) => {
+                (StatusCode::BAD_REQUEST, Some("invalidValue"), None)
+            }
             Self::Pull(PullError::NotConfigured(_)) => (StatusCode::NOT_FOUND, None, None),
             Self::Pull(PullError::Refused(_)) => (StatusCode::CONFLICT, None, None),
             Self::Pull(PullError::Busy) => (StatusCode::CONFLICT, None, Some(1)),

@@ -142,11 +142,9 @@ async fn create_user(dir: &Directory, t: &TenantId, u: &SeenUser, seen: &HashSet
         Ok(_) => Ok(Change::Created),
         Err(DomainError::Conflict(detail)) => {
             let name = u.body.get("userName").and_then(Value::as_str).unwrap_or_default();
-            let holder = dir
-                .all(t, Resource::User)
-                .await?
-                .into_iter()
-                .find(|s| crate::store::keys::fold(s.unique_name(Resource::User.rt())) == crate::store::keys::fold(name));
+            let holder = dir.all(t, Resource::User).await?.into_iter().find(|s| {
+                crate::store::keys::fold(s.unique_name(Resource::User.rt())) == crate::store::keys::fold(name)
+            });
             match holder {
                 Some(h) if h.external_id().is_none_or(|x| !seen.contains(x)) => {
                     let new = dir.replace(t, Resource::User, &h.id, &u.body, None).await?;

@@ -124,7 +124,13 @@ pub async fn memo(table: &dyn Table, t: &TenantId, group: &str) -> PullResult<Op
 
 /// Replaces a group's memo. Chunks past the first are written first and chunk 0 (which says
 /// how many there are) last, so a reader never follows a count to chunks not yet written.
-pub async fn put_memo(table: &dyn Table, t: &TenantId, group: &str, lmu: Option<&str>, members: &[String]) -> PullResult<()> {
+pub async fn put_memo(
+    table: &dyn Table,
+    t: &TenantId,
+    group: &str,
+    lmu: Option<&str>,
+    members: &[String],
+) -> PullResult<()> {
     let parts: Vec<&[String]> = if members.is_empty() { vec![&[]] } else { members.chunks(MEMO_IDS).collect() };
     let total = parts.len();
     for (n, part) in parts.iter().enumerate().rev() {

@@ -136,7 +136,8 @@ impl Puller {
         if state.leased_by_other(&owner, OffsetDateTime::now_utc()) {
             return Ok(Outcome::Busy);
         }
-        let mut held = Held { p: self, t, owner, state, version, renewed: Instant::now(), on_progress: o.on_progress.clone() };
+        let mut held =
+            Held { p: self, t, owner, state, version, renewed: Instant::now(), on_progress: o.on_progress.clone() };
         let mut snap = match self.resume(&mut held).await {
             Ok(s) => s,
             Err(Stop::Lost) => return Ok(Outcome::Busy),
@@ -338,9 +339,11 @@ async fn read(held: &mut Held<'_>, client: &OktaClient, i: &Integration, snap: &
         let page = client.app_users(&i.app_id, snap.users_next.as_deref()).await?;
         for au in &page.items {
             match okta::map::pulled_user(au) {
-                Ok(p) => {
-                    snap.users.push(SeenUser { okta_id: p.okta_id.clone(), active: p.active, body: okta::map::scim_user(&p) })
-                }
+                Ok(p) => snap.users.push(SeenUser {
+                    okta_id: p.okta_id.clone(),
+                    active: p.active,
+                    body: okta::map::scim_user(&p),
+                }),
                 Err(e) => tracing::warn!(tenant = %held.t, user = au.id, error = %e, "app user skipped"),
             }
         }
@@ -393,8 +396,14 @@ async fn read(held: &mut Held<'_>, client: &OktaClient, i: &Integration, snap: &
             members.sort_unstable();
             members.dedup();
             if memo.as_ref().is_none_or(|(lmu, m)| *m != members || *lmu != g.last_membership_updated) {
-                checkpoint::put_memo(table.as_ref(), held.t, &g.okta_id, g.last_membership_updated.as_deref(), &members)
-                    .await?;
+                checkpoint::put_memo(
+                    table.as_ref(),
+                    held.t,
+                    &g.okta_id,
+                    g.last_membership_updated.as_deref(),
+                    &members,
+                )
+                .await?;
             }
         }
         snap.members_done += 1;

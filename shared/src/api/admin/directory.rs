@@ -38,10 +38,16 @@ pub async fn list(dir: &Directory, t: &TenantId, res: Resource, query: &[(String
 }
 
 /// Every matching resource, all pages.
-pub async fn list_all(dir: &Directory, t: &TenantId, res: Resource, filter: Option<&str>) -> Result<Vec<Value>, ApiError> {
+pub async fn list_all(
+    dir: &Directory,
+    t: &TenantId,
+    res: Resource,
+    filter: Option<&str>,
+) -> Result<Vec<Value>, ApiError> {
     let mut out = Vec::new();
     loop {
-        let mut query = vec![("startIndex".to_owned(), (out.len() + 1).to_string()), ("count".to_owned(), "1000".to_owned())];
+        let mut query =
+            vec![("startIndex".to_owned(), (out.len() + 1).to_string()), ("count".to_owned(), "1000".to_owned())];
         if let Some(f) = filter {
             query.push(("filter".to_owned(), f.to_owned()));
         }

@@ -20,8 +20,8 @@ pub mod directory;
 pub mod okta;
 
 use super::error::ApiError;
-use crate::domain::{Directory, Resource};
 use crate::domain::tenant::{Settings, TenantChange, TenantId, Tenants};
+use crate::domain::{Directory, Resource};
 use crate::domain::{DomainError, DomainResult};
 use crate::pull::Integrations;
 use crate::scim::error::ScimError;

@@ -7,8 +7,8 @@
 //! | DELETE | `/admin/tenants/{t}/okta`     | disable (204) |
 //! | POST   | `/admin/tenants/{t}/okta/sync`| make the tenant due now (202) |
 
-use super::Admin;
 use super::super::error::ApiError;
+use super::Admin;
 use crate::domain::TenantId;
 use crate::pull::configure::{Credentials, check};
 use crate::pull::{DEFAULT_INTERVAL_SECONDS, PullError, state};
@@ -33,8 +33,9 @@ pub async fn status(admin: &Admin, t: &TenantId) -> Result<Value, ApiError> {
 }
 
 pub async fn configure(admin: &Admin, t: &TenantId, raw: &[u8]) -> Result<Value, ApiError> {
-    let c: Configure = serde_json::from_slice(raw)
-        .map_err(|e| PullError::Invalid(format!("invalid request: {e} (fields: domain, appId, token, intervalSeconds)")))?;
+    let c: Configure = serde_json::from_slice(raw).map_err(|e| {
+        PullError::Invalid(format!("invalid request: {e} (fields: domain, appId, token, intervalSeconds)"))
+    })?;
     // The mode is checked before Okta is called, and again where it is recorded.
     let tenant = admin.tenants.show(t).await?;
     if tenant.settings.mode != crate::domain::tenant::Mode::OktaApi {
