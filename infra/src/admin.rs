@@ -32,6 +32,15 @@ pub struct Target {
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Set when `inlet serve` runs the command for a CLI (its data directory is the server's).
+    #[arg(skip)]
+    pub injected: Option<Services>,
+    /// Where output goes then, instead of stdout.
+    #[arg(skip)]
+    pub sink: Option<std::sync::Arc<std::sync::Mutex<String>>>,
+    /// Standard input as the CLI read it (`--token-file -`), when the server runs the command.
+    #[arg(skip)]
+    pub stdin: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -146,8 +155,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 impl Target {
-    /// The services of the local data directory, or with `--aws` of a deployed stack.
-    pub async fn services(&self) -> Result<Services, String> {
+    /// Where this command's data is.
+    pub fn storage(&self) -> Result<Storage, String> {
         let storage = if self.aws {
             let table = self.table.clone().ok_or("--aws needs --table (or INLET_TABLE)")?;
             let prefix = self.secret_prefix.clone().ok_or("--aws needs --secret-prefix (or INLET_SECRET_PREFIX)")?;
@@ -155,11 +164,28 @@ impl Target {
         } else {
             Storage::local(self.data_dir.clone(), None, None)
         };
-        Services::build(&storage.map_err(|e| e.to_string())?).await.map_err(|e| e.to_string())
+        storage.map_err(|e| e.to_string())
+    }
+
+    /// The services of the local data directory, or with `--aws` of a deployed stack (or the
+    /// running server's own, for a command it runs on the CLI's behalf).
+    pub async fn services(&self) -> Result<Services, String> {
+        if let Some(s) = &self.injected {
+            return Ok(s.clone());
+        }
+        Services::build(&self.storage()?).await.map_err(|e| e.to_string())
     }
 
     async fn tenants(&self) -> Result<Tenants, String> {
-        Ok(self.services().await?.tenants)
+        if let Some(s) = &self.injected {
+            return Ok(s.tenants.clone());
+        }
+        Services::tenants_only(&self.storage()?).await.map_err(|e| e.to_string())
+    }
+
+    /// The data directory a local command works on (not with `--aws`).
+    pub fn local_dir(&self) -> Option<&std::path::Path> {
+        (!self.aws).then_some(self.data_dir.as_path())
     }
 
     fn scim_url(&self, tenant: &str) -> String {
@@ -169,6 +195,12 @@ impl Target {
     pub fn print<T: Serialize>(&self, value: &T, text: impl FnOnce(&T) -> String) -> Result<(), String> {
         use std::io::Write;
         let out = if self.json { serde_json::to_string_pretty(value).map_err(|e| e.to_string())? } else { text(value) };
+        if let Some(sink) = &self.sink {
+            let mut buf = sink.lock().map_err(|_| "output buffer poisoned".to_owned())?;
+            buf.push_str(out.trim_end());
+            buf.push('\n');
+            return Ok(());
+        }
         // A closed pipe (`| head`) is the reader's choice, not an error.
         match writeln!(std::io::stdout().lock(), "{}", out.trim_end()) {
             Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.to_string()),

@@ -3,6 +3,7 @@
 mod admin;
 mod bootstrap;
 mod directory;
+mod local;
 mod okta;
 mod serve;
 
@@ -10,6 +11,7 @@ use clap::{Parser, Subcommand};
 use inlet_shared::domain::Resource;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Parser)]
@@ -104,6 +106,69 @@ enum Command {
     },
 }
 
+/// The target of a command that needs the store (the ones `inlet serve` can run for the CLI).
+fn store_target(cmd: &mut Command) -> Option<&mut admin::Target> {
+    match cmd {
+        Command::Okta { target, .. } | Command::Users { target, .. } | Command::Groups { target, .. } => Some(target),
+        _ => None,
+    }
+}
+
+/// Every command but `serve`.
+async fn dispatch(cmd: Command) -> Result<(), String> {
+    match cmd {
+        Command::Serve { .. } => Err("inlet serve cannot be run this way".into()),
+        Command::Tenants { command, target } => admin::tenants(command, target).await,
+        Command::Tokens { command, target } => admin::tokens(command, target).await,
+        Command::Okta { command, target } => okta::okta(command, target).await,
+        Command::Users { command, target } => directory::list(Resource::User, command, target).await,
+        Command::Groups { command, target } => directory::list(Resource::Group, command, target).await,
+    }
+}
+
+/// Runs a command here, or, when a running `inlet serve` holds its data directory, there.
+async fn run_or_forward(mut cmd: Command) -> Result<(), String> {
+    let handoff = store_target(&mut cmd).and_then(|t| t.local_dir().and_then(local::Handoff::read));
+    let Some(handoff) = handoff else { return dispatch(cmd).await };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let reads_stdin =
+        args.windows(2).any(|w| w.first().is_some_and(|a| a == "--token-file") && w.get(1).is_some_and(|b| b == "-"))
+            || args.iter().any(|a| a == "--token-file=-");
+    let stdin = if reads_stdin {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|e| format!("reading stdin: {e}"))?;
+        Some(text)
+    } else {
+        None
+    };
+    let answer = local::forward(&handoff, &local::Call { args, stdin }).await?;
+    print!("{}", answer.stdout);
+    answer.error.map_or(Ok(()), Err)
+}
+
+/// What `inlet serve` does with a forwarded command: parses it as the CLI would and runs it on
+/// the server's own services, output captured.
+async fn execute(services: inlet_shared::startup::Services, call: local::Call) -> local::Answer {
+    let parsed = Cli::try_parse_from(std::iter::once("inlet".to_owned()).chain(call.args));
+    let mut cmd = match parsed {
+        Ok(cli) => cli.command,
+        Err(e) => return local::Answer { stdout: String::new(), error: Some(e.to_string()) },
+    };
+    let sink = Arc::new(std::sync::Mutex::new(String::new()));
+    let Some(target) = store_target(&mut cmd) else {
+        return local::Answer {
+            stdout: String::new(),
+            error: Some("the server runs only okta, users and groups commands".into()),
+        };
+    };
+    target.injected = Some(services);
+    target.sink = Some(Arc::clone(&sink));
+    target.stdin = call.stdin;
+    let error = dispatch(cmd).await.err();
+    let stdout = sink.lock().map(|s| s.clone()).unwrap_or_default();
+    local::Answer { stdout, error }
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
@@ -144,14 +209,11 @@ async fn main() -> std::process::ExitCode {
                 },
                 allow_remote_dev_token,
                 pull_tick: Duration::from_secs(pull_tick_seconds),
+                executor: Arc::new(|services, call| Box::pin(execute(services, call))),
             })
             .await
         }
-        Command::Tenants { command, target } => admin::tenants(command, target).await,
-        Command::Tokens { command, target } => admin::tokens(command, target).await,
-        Command::Okta { command, target } => okta::okta(command, target).await,
-        Command::Users { command, target } => directory::list(Resource::User, command, target).await,
-        Command::Groups { command, target } => directory::list(Resource::Group, command, target).await,
+        other => run_or_forward(other).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -52,9 +52,11 @@ fn id(text: &str) -> Result<TenantId, String> {
     TenantId::parse(text).ok_or_else(|| format!("{text:?} is not a tenant id"))
 }
 
-fn read_token(path: &str) -> Result<String, String> {
+fn read_token(path: &str, stdin: Option<&str>) -> Result<String, String> {
     let mut text = String::new();
-    if path == "-" {
+    if let (Some(given), "-") = (stdin, path) {
+        text = given.to_owned();
+    } else if path == "-" {
         std::io::stdin().read_to_string(&mut text).map_err(|e| format!("reading the token from stdin: {e}"))?;
     } else {
         text = std::fs::read_to_string(path).map_err(|e| format!("reading the token file {path}: {e}"))?;
@@ -148,8 +150,12 @@ pub async fn okta(cmd: OktaCommand, target: Target) -> Result<(), String> {
                     "tenant {t} is in scim mode: run `inlet tenants update {t} --mode okta-api` first (SCIM is then off)"
                 ));
             }
-            let creds =
-                Credentials { domain, app_id, token: read_token(&token_file)?, interval_seconds: interval.as_secs() };
+            let creds = Credentials {
+                domain,
+                app_id,
+                token: read_token(&token_file, target.stdin.as_deref())?,
+                interval_seconds: interval.as_secs(),
+            };
             let checked = check(creds, inlet_shared::okta::Limits::default()).await.map_err(|e| e.to_string())?;
             let i = integrations.configure(&services.tenants, &t, checked).await.map_err(|e| e.to_string())?;
             target.print(&i, |i| {

@@ -10,6 +10,7 @@
 //! before any body is read.
 
 use crate::bootstrap::{self, DEFAULT_TENANT};
+use crate::local;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -48,6 +49,22 @@ pub struct Options {
     pub allow_remote_dev_token: bool,
     /// How often the Okta puller looks for due tenants (zero: never).
     pub pull_tick: Duration,
+    /// Runs a CLI command forwarded by `inlet` while this server holds the data directory.
+    pub executor: Executor,
+}
+
+pub type Executor = Arc<
+    dyn Fn(Services, local::Call) -> std::pin::Pin<Box<dyn std::future::Future<Output = local::Answer> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// What serves forwarded CLI commands (the embedded store only: with DynamoDB any process can
+/// reach the table, so the CLI never needs the server).
+struct Local {
+    handoff: local::Handoff,
+    services: Services,
+    executor: Executor,
 }
 
 /// Tenants synced at once by one puller pass.
@@ -84,6 +101,14 @@ pub async fn run(o: Options) -> Result<(), String> {
     let endpoints: Arc<[Endpoint]> = inlet_users::ENDPOINTS.iter().chain(inlet_groups::ENDPOINTS).copied().collect();
     let listener = TcpListener::bind(o.listen).await.map_err(|e| format!("cannot listen on {}: {e}", o.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let local = match o.table {
+        None => Some(Arc::new(Local {
+            handoff: local::Handoff::publish(data_dir, addr)?,
+            services: services.clone(),
+            executor: Arc::clone(&o.executor),
+        })),
+        Some(_) => None,
+    };
     say(&if started.has_default {
         format!("Inlet is serving tenant '{DEFAULT_TENANT}' at http://{addr}/{DEFAULT_TENANT}/scim/v2")
     } else {
@@ -123,19 +148,25 @@ pub async fn run(o: Options) -> Result<(), String> {
             permit = Arc::clone(&slots).acquire_owned() => permit.map_err(|e| e.to_string())?,
             () = &mut shutdown => break,
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(_) => continue,
             },
             () = &mut shutdown => break,
         };
         let watch = Arc::new(Activity::new());
         let (app, endpoints, limits, busy) = (Arc::clone(&app), Arc::clone(&endpoints), o.limits, Arc::clone(&watch));
+        // Forwarded CLI commands are taken from loopback peers only.
+        let local = local.clone().filter(|_| peer.ip().is_loopback());
         let service = service_fn(move |req| {
-            let (app, endpoints, busy) = (Arc::clone(&app), Arc::clone(&endpoints), Arc::clone(&busy));
+            let (app, endpoints, busy, local) =
+                (Arc::clone(&app), Arc::clone(&endpoints), Arc::clone(&busy), local.clone());
             async move {
                 let _handling = busy.handling();
+                if let Some(local) = local.filter(|_| req.uri().path() == local::PATH) {
+                    return Ok::<_, std::convert::Infallible>(run_local(&local, req, limits.body_timeout).await);
+                }
                 Ok::<_, std::convert::Infallible>(respond(&app, &endpoints, req, limits.body_timeout).await)
             }
         });
@@ -162,6 +193,9 @@ pub async fn run(o: Options) -> Result<(), String> {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(DRAIN) => eprintln!("inlet: gave up waiting for in-flight requests"),
     }
+    if local.is_some() {
+        local::Handoff::withdraw(data_dir);
+    }
     say("Inlet stopped");
     Ok(())
 }
@@ -171,6 +205,32 @@ fn say(line: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+}
+
+/// A CLI command forwarded by `inlet` (see `local`): the secret, then the command.
+async fn run_local(
+    local: &Local,
+    req: hyper::Request<Incoming>,
+    body_timeout: Duration,
+) -> hyper::Response<Full<Bytes>> {
+    let answer = |status: u16, body: Vec<u8>| {
+        let mut r = hyper::Response::new(Full::new(Bytes::from(body)));
+        *r.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+        r
+    };
+    if req.method() != hyper::Method::POST || !local.handoff.admits(req.headers()) {
+        return answer(403, Vec::new());
+    }
+    let body = match tokio::time::timeout(body_timeout, Limited::new(req.into_body(), MAX_BODY_BYTES).collect()).await {
+        Ok(Ok(b)) => b.to_bytes(),
+        _ => return answer(400, Vec::new()),
+    };
+    let Ok(call) = serde_json::from_slice::<local::Call>(&body) else { return answer(400, Vec::new()) };
+    let result = (local.executor)(local.services.clone(), call).await;
+    match serde_json::to_vec(&result) {
+        Ok(b) => answer(200, b),
+        Err(_) => answer(500, Vec::new()),
+    }
 }
 
 /// Authenticates the head, then reads the body (bounded in size and time), then handles.

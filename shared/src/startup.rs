@@ -180,6 +180,16 @@ impl Services {
         }
     }
 
+    /// Only the tenant registry and token vault (what `inlet tenants` / `inlet tokens` need):
+    /// locally these are files, so this works while `inlet serve` holds the embedded store.
+    pub async fn tenants_only(storage: &Storage) -> Result<Tenants, StartupError> {
+        match storage {
+            Storage::Embedded { data_dir } => Ok(Tenants::in_dir(data_dir)?),
+            #[cfg(feature = "aws")]
+            Storage::Dynamo { .. } => Ok(Self::build(storage).await?.tenants),
+        }
+    }
+
     fn assemble(table: Arc<dyn Table>, tenants: Tenants, okta: Arc<dyn Documents>) -> Self {
         let directory = Directory::new(Arc::clone(&table));
         let integrations = Integrations::new(Arc::clone(&table), okta);

@@ -196,7 +196,9 @@ pub fn view(t: &TenantId, integration: Option<&Integration>, state: &SyncState, 
     let interval = integration.map_or(state.interval_seconds, |i| i.interval_seconds);
     let stale_after =
         i64::try_from(interval).unwrap_or(i64::MAX / 4).saturating_mul(STALE_INTERVALS) + STALE_MARGIN_SECONDS;
-    let running = state.progress.is_some() && (state.lease.is_some() || state.checkpoint.is_some());
+    // A run holds an unexpired lease, or paused with a checkpoint; a crashed run's lease lapses.
+    let leased = state.lease.as_ref().is_some_and(|l| parse(&l.until).is_some_and(|u| u > now));
+    let running = state.progress.is_some() && (leased || state.checkpoint.is_some());
     let status = if running && state.last_error.is_none() {
         "Sync in progress"
     } else if state.last_error.is_some() || since.is_some_and(|s| s > stale_after) {
@@ -240,11 +242,13 @@ mod tests {
         assert_eq!(view(&t(), None, &s, now).status, "Pending initial sync");
         let s = SyncState {
             progress: Some(Progress::default()),
-            lease: Some(Lease::default()),
+            lease: Some(Lease { owner: "a".into(), until: at_offset(60) }),
             interval_seconds: 900,
             ..s
         };
         assert_eq!(view(&t(), None, &s, now).status, "Sync in progress");
+        let crashed = SyncState { lease: Some(Lease { owner: "a".into(), until: at_offset(-1) }), ..s.clone() };
+        assert_eq!(view(&t(), None, &crashed, now).status, "Pending initial sync");
         let s = SyncState { progress: None, lease: None, last_success: Some(timestamp(now)), ..s };
         assert_eq!(view(&t(), None, &s, now).status, "Synced");
         let old = SyncState { last_success: Some(timestamp(now - time::Duration::hours(2))), ..s.clone() };
