@@ -14,9 +14,13 @@ pub mod checkpoint;
 #[cfg(feature = "okta")]
 pub mod configure;
 pub mod integration;
+#[cfg(any(test, feature = "contract-tests"))]
+pub mod invariants;
 pub mod state;
 #[cfg(feature = "okta")]
 pub mod sync;
+#[cfg(test)]
+mod tests;
 
 pub use integration::{Integration, Integrations, NewIntegration};
 pub use state::{Counts, StatusView, SyncState};
