@@ -107,15 +107,19 @@ impl Storage {
     }
 }
 
-/// `inlet/stack/tenants/` → `inlet/stack/okta/`.
+/// `inlet/stack/tenants/` → `inlet/stack/okta/`; a prefix with no parent (`inlet/`) →
+/// `inlet-okta/`. Either way outside the token prefix, so IAM can tell the two apart.
 pub fn okta_prefix_beside(tokens: &str) -> Result<String, StartupError> {
     let trimmed = tokens.trim_end_matches('/');
-    let parent = trimmed.rsplit_once('/').map(|(p, _)| p).filter(|p| !p.is_empty()).ok_or_else(|| {
-        StartupError::Invalid(format!(
+    if trimmed.is_empty() {
+        return Err(StartupError::Invalid(format!(
             "cannot derive the Okta secret prefix from {tokens:?}: set INLET_OKTA_SECRET_PREFIX"
-        ))
-    })?;
-    Ok(format!("{parent}/okta/"))
+        )));
+    }
+    Ok(match trimmed.rsplit_once('/') {
+        Some((parent, _)) if !parent.is_empty() => format!("{parent}/okta/"),
+        _ => format!("{trimmed}-okta/"),
+    })
 }
 
 /// What an entry point needs, built once per process (per cold start in Lambda).
@@ -247,6 +251,7 @@ mod tests {
     fn okta_prefix_sits_beside_the_token_prefix() {
         assert_eq!(okta_prefix_beside("inlet/prod/tenants/").unwrap(), "inlet/prod/okta/");
         assert_eq!(okta_prefix_beside("inlet/prod/tenants").unwrap(), "inlet/prod/okta/");
-        assert!(okta_prefix_beside("tenants/").is_err());
+        assert_eq!(okta_prefix_beside("inlet/").unwrap(), "inlet-okta/");
+        assert!(okta_prefix_beside("/").is_err());
     }
 }
