@@ -10,6 +10,7 @@ use super::checkpoint::{self, SeenGroup, SeenUser, Snapshot};
 use super::state::Counts;
 use crate::domain::records::Stored;
 use crate::domain::{Directory, DomainError, Resource, TenantId};
+use crate::scim::list::{ListParams, ListQuery};
 use crate::scim::resource::normalize;
 use crate::scim::schema::PATCH_OP;
 use crate::store::Table;
@@ -63,12 +64,7 @@ async fn apply_users(
     seen: &[SeenUser],
     counts: &mut Counts,
 ) -> PullResult<HashMap<String, String>> {
-    let existing: HashMap<String, Stored> = dir
-        .all(t, Resource::User)
-        .await?
-        .into_iter()
-        .filter_map(|s| s.external_id().map(str::to_owned).map(|x| (x, s)))
-        .collect();
+    let existing = by_external_id(dir, t, Resource::User).await?;
     let seen_ids: HashSet<&str> = seen.iter().map(|u| u.okta_id.as_str()).collect();
     let rt = Resource::User.rt();
     let mut jobs = Vec::new();
@@ -84,25 +80,33 @@ async fn apply_users(
         jobs.push((u, old));
     }
     let seen_ref = &seen_ids;
-    let mut work: Vec<BoxFuture<'_, PullResult<Change>>> = Vec::with_capacity(jobs.len());
+    let mut work: Vec<BoxFuture<'_, PullResult<(Change, Option<String>)>>> = Vec::with_capacity(jobs.len());
     for (u, old) in jobs {
         work.push(Box::pin(async move {
             match old {
                 Some(old) => {
                     let new = dir.replace(t, Resource::User, &old.id, &u.body, None).await?;
-                    Ok(transition(old, &new))
+                    Ok((transition(old, &new), None))
                 }
                 None => create_user(dir, t, u, seen_ref).await,
             }
         }));
     }
-    let results: Vec<PullResult<Change>> = futures::stream::iter(work).buffer_unordered(PARALLEL).collect().await;
+    let results: Vec<PullResult<(Change, Option<String>)>> =
+        futures::stream::iter(work).buffer_unordered(PARALLEL).collect().await;
+    // Records taken over by a new Okta id are not gone, whatever their old externalId said.
+    let mut taken = HashSet::new();
     for r in results {
-        count(counts, r?);
+        let (change, took) = r?;
+        count(counts, change);
+        taken.extend(took);
     }
     // Assigned no more: deactivated, never deleted.
-    let gone: Vec<&Stored> =
-        existing.iter().filter(|(x, s)| !seen_ids.contains(x.as_str()) && is_active(s)).map(|(_, s)| s).collect();
+    let gone: Vec<&Stored> = existing
+        .iter()
+        .filter(|(x, s)| !seen_ids.contains(x.as_str()) && is_active(s) && !taken.contains(&s.id))
+        .map(|(_, s)| s)
+        .collect();
     let off = &patch(vec![json!({"op": "replace", "path": "active", "value": false})]);
     let mut work: Vec<BoxFuture<'_, PullResult<()>>> = Vec::with_capacity(gone.len());
     for s in gone {
@@ -126,6 +130,20 @@ async fn apply_users(
     Ok(now)
 }
 
+/// The user holding a userName (the index answers `userName eq`).
+async fn holder_of(dir: &Directory, t: &TenantId, name: &str) -> PullResult<Option<Stored>> {
+    let literal = serde_json::to_string(name).map_err(|e| DomainError::Conflict(e.to_string()))?;
+    let filter = format!("userName eq {literal}");
+    let params = ListParams { filter: Some(&filter), ..ListParams::default() };
+    let q = ListQuery::parse(&params, Resource::User.rt()).map_err(DomainError::from)?;
+    Ok(dir.list(t, Resource::User, &q).await?.resources.into_iter().next())
+}
+
+/// The tenant's records that carry an externalId (an Okta id: the puller's), by it.
+async fn by_external_id(dir: &Directory, t: &TenantId, res: Resource) -> PullResult<HashMap<String, Stored>> {
+    Ok(dir.all(t, res).await?.into_iter().filter_map(|s| s.external_id().map(str::to_owned).map(|x| (x, s))).collect())
+}
+
 fn transition(old: &Stored, new: &Stored) -> Change {
     match (new.version == old.version, is_active(old), is_active(new)) {
         (true, _, _) => Change::None,
@@ -137,18 +155,22 @@ fn transition(old: &Stored, new: &Stored) -> Change {
 
 /// Creates a user; when its userName is held by a user whose Okta id is no longer assigned
 /// (a person deleted and created again in Okta gets a new id), takes that record over.
-async fn create_user(dir: &Directory, t: &TenantId, u: &SeenUser, seen: &HashSet<&str>) -> PullResult<Change> {
+/// Returns the id of a record taken over, if one was.
+async fn create_user(
+    dir: &Directory,
+    t: &TenantId,
+    u: &SeenUser,
+    seen: &HashSet<&str>,
+) -> PullResult<(Change, Option<String>)> {
     match dir.create(t, Resource::User, &u.body).await {
-        Ok(_) => Ok(Change::Created),
+        Ok(_) => Ok((Change::Created, None)),
         Err(DomainError::Conflict(detail)) => {
             let name = u.body.get("userName").and_then(Value::as_str).unwrap_or_default();
-            let holder = dir.all(t, Resource::User).await?.into_iter().find(|s| {
-                crate::store::keys::fold(s.unique_name(Resource::User.rt())) == crate::store::keys::fold(name)
-            });
+            let holder = holder_of(dir, t, name).await?;
             match holder {
                 Some(h) if h.external_id().is_none_or(|x| !seen.contains(x)) => {
                     let new = dir.replace(t, Resource::User, &h.id, &u.body, None).await?;
-                    Ok(transition(&h, &new))
+                    Ok((transition(&h, &new), Some(h.id.clone())))
                 }
                 _ => Err(DomainError::Conflict(detail).into()),
             }
@@ -165,12 +187,7 @@ async fn apply_groups(
     users: &HashMap<String, String>,
     counts: &mut Counts,
 ) -> PullResult<()> {
-    let existing: HashMap<String, Stored> = dir
-        .all(t, Resource::Group)
-        .await?
-        .into_iter()
-        .filter_map(|s| s.external_id().map(str::to_owned).map(|x| (x, s)))
-        .collect();
+    let existing = by_external_id(dir, t, Resource::Group).await?;
     let seen: HashSet<&str> = snap.groups.iter().map(|g| g.okta_id.as_str()).collect();
     for g in &snap.groups {
         let id = match existing.get(&g.okta_id) {
