@@ -31,6 +31,9 @@ enum Change {
     Reactivated,
 }
 
+/// What one user's write did, and the id of a record it took over.
+type Applied = (Change, Option<String>);
+
 fn is_active(s: &Stored) -> bool {
     s.attrs.get("active").and_then(Value::as_bool).unwrap_or(true)
 }
@@ -80,7 +83,7 @@ async fn apply_users(
         jobs.push((u, old));
     }
     let seen_ref = &seen_ids;
-    let mut work: Vec<BoxFuture<'_, PullResult<(Change, Option<String>)>>> = Vec::with_capacity(jobs.len());
+    let mut work: Vec<BoxFuture<'_, PullResult<Applied>>> = Vec::with_capacity(jobs.len());
     for (u, old) in jobs {
         work.push(Box::pin(async move {
             match old {
@@ -92,8 +95,7 @@ async fn apply_users(
             }
         }));
     }
-    let results: Vec<PullResult<(Change, Option<String>)>> =
-        futures::stream::iter(work).buffer_unordered(PARALLEL).collect().await;
+    let results: Vec<PullResult<Applied>> = futures::stream::iter(work).buffer_unordered(PARALLEL).collect().await;
     // Records taken over by a new Okta id are not gone, whatever their old externalId said.
     let mut taken = HashSet::new();
     for r in results {
@@ -156,12 +158,7 @@ fn transition(old: &Stored, new: &Stored) -> Change {
 /// Creates a user; when its userName is held by a user whose Okta id is no longer assigned
 /// (a person deleted and created again in Okta gets a new id), takes that record over.
 /// Returns the id of a record taken over, if one was.
-async fn create_user(
-    dir: &Directory,
-    t: &TenantId,
-    u: &SeenUser,
-    seen: &HashSet<&str>,
-) -> PullResult<(Change, Option<String>)> {
+async fn create_user(dir: &Directory, t: &TenantId, u: &SeenUser, seen: &HashSet<&str>) -> PullResult<Applied> {
     match dir.create(t, Resource::User, &u.body).await {
         Ok(_) => Ok((Change::Created, None)),
         Err(DomainError::Conflict(detail)) => {
