@@ -180,7 +180,7 @@ pub async fn okta(cmd: OktaCommand, target: Target) -> Result<(), String> {
             });
             let puller = services.puller().map_err(|e| e.to_string())?;
             let outcome = loop {
-                let o = RunOptions { deadline: None, on_progress: Some(Arc::clone(&report)) };
+                let o = RunOptions { deadline: None, on_progress: Some(Arc::clone(&report)), only_if_due: false };
                 match puller.sync(&t, &o).await.map_err(|e| e.to_string())? {
                     Outcome::Paused => continue,
                     other => break other,
@@ -195,7 +195,7 @@ pub async fn okta(cmd: OktaCommand, target: Target) -> Result<(), String> {
                     Err("another sync of this tenant is running (it holds the lease); try again later".into())
                 }
                 Outcome::NotConfigured => Err(format!("tenant {t} has no Okta integration (`inlet okta configure`)")),
-                Outcome::Paused => Err("the sync paused".into()),
+                Outcome::Paused | Outcome::NotDue => Err("the sync did not complete".into()),
             }
         }
         OktaCommand::Disable { tenant } => {
@@ -215,6 +215,7 @@ fn outcome_word(o: &Outcome) -> String {
         Outcome::Failed(e) => format!("failed: {}", e.message),
         Outcome::Busy => "busy (another run holds the lease)".into(),
         Outcome::NotConfigured => "not configured".into(),
+        Outcome::NotDue => "not due".into(),
     }
 }
 

@@ -44,6 +44,9 @@ pub type OnProgress = Arc<dyn Fn(&Progress) + Send + Sync>;
 pub struct RunOptions {
     pub deadline: Option<Instant>,
     pub on_progress: Option<OnProgress>,
+    /// Sync only if the state (read strongly) says the tenant is due: the due list is an
+    /// index, eventually consistent, and may still show a tenant just synced.
+    pub only_if_due: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +58,8 @@ pub enum Outcome {
     Failed(RunError),
     /// Another run holds the tenant's lease.
     Busy,
+    /// Not due after all (`only_if_due`).
+    NotDue,
     NotConfigured,
 }
 
@@ -135,6 +140,10 @@ impl Puller {
         let owner = crate::domain::records::new_id();
         if state.leased_by_other(&owner, OffsetDateTime::now_utc()) {
             return Ok(Outcome::Busy);
+        }
+        let due = state.next_due.as_deref().and_then(crate::scim::filter::parse_time);
+        if o.only_if_due && due.is_none_or(|d| d > OffsetDateTime::now_utc()) {
+            return Ok(Outcome::NotDue);
         }
         let mut held =
             Held { p: self, t, owner, state, version, renewed: Instant::now(), on_progress: o.on_progress.clone() };
@@ -319,7 +328,7 @@ impl Puller {
             if fresh.is_empty() {
                 return Ok(done);
             }
-            let o = RunOptions { deadline, on_progress: None };
+            let o = RunOptions { deadline, on_progress: None, only_if_due: true };
             let results: Vec<(TenantId, PullResult<Outcome>)> = futures::stream::iter(fresh)
                 .map(|t| self.sync_owned(t, o.clone()))
                 .buffer_unordered(parallel.max(1))
