@@ -47,6 +47,15 @@ fn configuration_rules() {
     let localhost = d.url().replace("127.0.0.1", "localhost");
     refused("beta", &localhost, d.app_id(), TOKEN, "already provisions tenant acme");
     untouched(&cli, "beta");
+    if cli.table.is_none() {
+        // Refused configures stored no token: the vault holds acme's alone.
+        let holding: Vec<_> = files_under(&cli.dir.join("okta-secrets"), &cli.scratch)
+            .into_iter()
+            .filter(|(_, b)| contains(b, TOKEN.as_bytes()))
+            .map(|(p, _)| p)
+            .collect();
+        assert_eq!(holding.len(), 1, "{holding:?}");
+    }
 
     // The token is in no output, no status, no file of the data directory but its vault.
     let st = cli.run(&["okta", "status", "acme", "--json"]);
