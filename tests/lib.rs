@@ -290,3 +290,95 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// The `inlet` CLI on a data directory of its own (and, on DynamoDB, a fresh table), with no
+/// server: for the Okta pull, whose syncs the CLI runs itself. Files that must stay outside
+/// the data directory (token files) go in [`Cli::scratch`].
+pub struct Cli {
+    pub dir: PathBuf,
+    pub scratch: PathBuf,
+    pub table: Option<Table>,
+    _tmp: tempfile::TempDir,
+}
+
+/// What one CLI run gave.
+pub struct Run {
+    pub ok: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Default for Cli {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Cli {
+    pub fn new() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let (dir, scratch) = (tmp.path().join("data"), tmp.path().join("scratch"));
+        std::fs::create_dir_all(&scratch).unwrap();
+        Self { dir, scratch, table: fresh_table(), _tmp: tmp }
+    }
+
+    /// `inlet <args>` on this data (the data directory, or with `--aws` the table), not run yet.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(inlet_bin());
+        cmd.args(args).arg("--data-dir").arg(&self.dir).env("INLET_LOG", "warn");
+        if let Some(t) = &self.table {
+            cmd.args(["--aws", "--table", &t.name, "--secret-prefix", &t.secret_prefix()]).env("AWS_REGION", &t.region);
+        }
+        cmd
+    }
+
+    /// Runs `inlet <args>` with extra environment variables.
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut cmd = self.command(args);
+        cmd.envs(env.iter().copied());
+        let out = cmd.output().unwrap();
+        Run {
+            ok: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_env(args, &[])
+    }
+
+    /// `inlet <args> --json`, which must succeed.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let r = self.run(&all);
+        assert!(r.ok, "inlet {args:?} failed: {}", r.stderr);
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("inlet {args:?}: {e}: {}", r.stdout))
+    }
+
+    /// Writes `token` to a file outside the data directory; its path.
+    pub fn token_file(&self, name: &str, token: &str) -> String {
+        let path = self.scratch.join(name);
+        std::fs::write(&path, token).unwrap();
+        path.to_string_lossy().into_owned()
+    }
+}
+
+/// Every file under `dir` (recursively) except those under `skip`, with its bytes.
+pub fn files_under(dir: &Path, skip: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return out };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.starts_with(skip) {
+            continue;
+        }
+        if p.is_dir() {
+            out.extend(files_under(&p, skip));
+        } else if let Ok(bytes) = std::fs::read(&p) {
+            out.push((p, bytes));
+        }
+    }
+    out
+}

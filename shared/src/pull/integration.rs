@@ -164,7 +164,14 @@ impl Integrations {
         writes.push(state::write(t, &state, state_version)?);
         match self.table.transact(writes).await {
             Ok(()) => Ok(integration),
-            Err(StoreError::ConditionFailed { index: 1 }) => Err(self.org_taken(&claim, &integration.org_id).await),
+            Err(StoreError::ConditionFailed { index: 1 }) => {
+                // Refused: the token stored above must not outlive the refusal, unless a
+                // concurrent configure of this tenant won (the vault has no delete: blank it).
+                if self.get(t).await?.is_none() {
+                    self.put_token(t, "").await?;
+                }
+                Err(self.org_taken(&claim, &integration.org_id).await)
+            }
             Err(StoreError::ConditionFailed { .. }) => Err(PullError::Busy),
             Err(e) => Err(e.into()),
         }
