@@ -26,7 +26,7 @@ fn pick(d: &Double, from: usize, group: &str, member: bool) -> (usize, String) {
 
 #[test]
 fn initial_sync_then_each_change() {
-    let (n, g) = (size(10_000, 300), size(200, 10));
+    let (n, g) = (size(10_000, 60), size(200, 4));
     let d = double(fast(), n, g, 11);
     let cli = Cli::new();
     okta_tenant(&cli, "acme", &d);

@@ -17,7 +17,7 @@ fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
 #[test]
 fn rate_limit_storm_loses_nothing() {
     let o = Options { apps_limit: 5, groups_limit: 5, window: Duration::from_secs(2), ..fast() };
-    let d = double(o, size(1200, 300), 5, 6);
+    let d = double(o, size(1200, 60), 5, 6);
     let cli = Cli::new();
     okta_tenant(&cli, "acme", &d);
     d.reset_requests();
@@ -28,7 +28,7 @@ fn rate_limit_storm_loses_nothing() {
     assert_eq!(r.status(429), r.rate_limited + 3, "{r:?}");
     assert_eq!(r.faulted, 3);
     assert!(r.max_concurrency <= 4, "{r:?}");
-    assert_eq!(st["counts"]["created"], size(1200, 300) as u64);
+    assert_eq!(st["counts"]["created"], size(1200, 60) as u64);
     check(&cli, "acme", &d);
     stop(d);
 }
@@ -76,7 +76,7 @@ fn refused_token_keeps_the_last_good_sync() {
 
 #[test]
 fn killed_run_changes_nothing_and_the_next_one_completes() {
-    let n = size(1400, 300);
+    let n = size(1400, 120);
     let d = double(fast(), n, size(10, 4), 8);
     let cli = Cli::new();
     okta_tenant(&cli, "acme", &d);
