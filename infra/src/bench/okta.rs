@@ -188,6 +188,15 @@ async fn initial(users: usize, groups: usize) -> Result<(), String> {
         elapsed.as_secs_f64() / floor.as_secs_f64(),
         read.map_or(String::new(), |r| format!(", read / floor {:.2}", r.as_secs_f64() / floor.as_secs_f64()))
     );
+    let groups_limit = Options::default().groups_limit;
+    println!(
+        "  groups bucket: {} requests need {} at {groups_limit} / {} s",
+        r.bucket("groups"),
+        seconds(window.mul_f64(r.bucket("groups") as f64 / f64::from(groups_limit))),
+        window.as_secs()
+    );
+    let paths: Vec<String> = r.paths.iter().map(|(p, n)| format!("{p} {n}")).collect();
+    println!("  by path: {}", paths.join(", "));
     store_lines("store", &b.store.take());
     b.double.stop().await;
     Ok(())
