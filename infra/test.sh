@@ -141,7 +141,7 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 run_lambda() {
   local label=$1 launch=$3 got
   "$INLET_PYTHON" infra/local_table.py --endpoint "$AWS_ENDPOINT_URL" --table "$2" >/dev/null
-  export INLET_TABLE=$2 INLET_SECRET_PREFIX="inlet/$2/tenants/"
+  export INLET_TABLE=$2 INLET_SECRET_PREFIX="inlet/$2/tenants/" INLET_OKTA_SECRET_PREFIX="inlet/$2/okta/"
   # The operator's side: tenant `default` and a token for the suites, made with the CLI on the
   # same table and secrets the functions use (as against a deployed stack).
   "$ROOT/target/debug/inlet" tenants create default --aws >/dev/null
@@ -217,6 +217,39 @@ print(code, *b.get("schemas", []), "groups" if groups and len(groups) == len(b["
   echo "GET .../GROUPS and .../gRoUpS through the gateway: 200, a ListResponse of groups"
   printf 'Okta SPEC test through the %s Lambda binaries (token verified in Secrets Manager): ' "$label"
   run_okta_spec "$SUITE_TOKEN" "lambda-$label"
+
+  # The puller function: tenant `pulled` configured with the CLI against an Okta double (its
+  # token in Secrets Manager under the Okta prefix), one pass invoked with the EventBridge
+  # event; the CLI then reads the status and the users the pass wrote. Small: moto copies its
+  # tables on every transaction (300 users took the debug build's pass ~2 min).
+  local double_log="$RUN/okta-double-$label.log" double_pid okta_url="" okta_app="" want
+  "$ROOT/target/debug/okta-double" --users 100 --groups 5 --token okta-double-token >"$double_log" 2>&1 &
+  double_pid=$!
+  PIDS+=("$double_pid")
+  for _ in $(seq 100); do
+    read -r okta_url okta_app < <(sed -n 's|^okta-double listening on \(http://[^ ]*\) app=\(.*\)$|\1 \2|p' "$double_log") || true
+    [ -n "$okta_url" ] && break
+    sleep 0.1
+  done
+  [ -n "$okta_url" ] || { echo "okta-double did not start:"; cat "$double_log"; exit 1; }
+  "$ROOT/target/debug/inlet" tenants create pulled --mode okta-api --aws >/dev/null
+  echo okta-double-token | "$ROOT/target/debug/inlet" okta configure pulled --aws --domain "$okta_url" \
+    --app-id "$okta_app" --token-file - >/dev/null
+  start_function okta-puller; PULLER_URL=$FN_URL
+  local pass_started=$SECONDS
+  got=$(invoke "$PULLER_URL" events/scheduled-event.json | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+print(" ".join(t["tenant"] + "=" + t["outcome"].split("(")[0] for t in r.get("tenants", [])) or r)')
+  [ "$got" = "pulled=Synced" ] || { echo "events/scheduled-event.json: $got, expected pulled=Synced"; cat "$RUN/rie-$label-okta-puller.log"; exit 1; }
+  echo "events/scheduled-event.json -> $got ($((SECONDS - pass_started)) s)"
+  got=$("$ROOT/target/debug/inlet" okta status pulled --aws --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["status"])')
+  [ "$got" = Synced ] || { echo "inlet okta status pulled after the pass: $got, expected Synced"; exit 1; }
+  want=$(curl -fs "$okta_url/_double/directory" | python3 -c 'import json, sys; print(json.load(sys.stdin)["appUsers"])')
+  got=$("$ROOT/target/debug/inlet" users list pulled --aws --json | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')
+  [ "$got" = "$want" ] || { echo "tenant pulled holds $got users, the double's app has $want"; exit 1; }
+  echo "inlet okta status pulled: Synced; inlet users list pulled: $got users, the app's $want"
+  kill "$double_pid"
 }
 
 step "the Lambda functions (x86_64 debug build) under the Lambda runtime emulator"
@@ -254,7 +287,7 @@ if [ ! -x "$ARM64/usr/bin/qemu-aarch64-static" ]; then
 fi
 arm64_binary() { # the RIE starts a script that runs the sam-built bootstrap under qemu-user
   local dir name script="$RUN/arm64-$1"
-  name="$(tr '[:lower:]' '[:upper:]' <<<"${1:0:1}")${1:1}Function"
+  name="$(sed -E 's/(^|-)([a-z])/\U\2/g' <<<"$1")Function" # okta-puller → OktaPullerFunction
   dir="$ROOT/.aws-sam/build/$name"
   printf '#!/bin/sh\nexec "%s" -L "%s" "%s"\n' "$ARM64/usr/bin/qemu-aarch64-static" "$ARM64/usr/aarch64-linux-gnu" "$dir/bootstrap" >"$script"
   chmod +x "$script"

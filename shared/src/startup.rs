@@ -194,6 +194,12 @@ impl Services {
         }
     }
 
+    /// The services over a table built elsewhere (a benchmark wraps the store to count its
+    /// requests); `okta_vault` keeps the Okta API tokens.
+    pub fn on_table(table: Arc<dyn Table>, tenants: Tenants, okta_vault: Arc<dyn Documents>) -> Services {
+        Self::assemble(table, tenants, okta_vault)
+    }
+
     fn assemble(table: Arc<dyn Table>, tenants: Tenants, okta: Arc<dyn Documents>) -> Self {
         let directory = Directory::new(Arc::clone(&table));
         let integrations = Integrations::new(Arc::clone(&table), okta);

@@ -1,12 +1,15 @@
 //! `inlet-bench`: the same SCIM workload against `inlet serve` and its peers, the Python
 //! reference server `scim2-server` and Ory Polis (jackson on SQLite), side by side, printing
 //! throughput, p50/p99 and the Inlet/peer ratios, then how each answers the same edge
-//! requests. Figures, not pass/fail: run it on a quiet machine.
+//! requests. Figures, not pass/fail: run it on a quiet machine. `--okta-pull` instead times
+//! the Okta API pull against an in-process Okta double.
 
 mod behaviour;
 mod ceiling;
 mod client;
+mod counted;
 mod init;
+mod okta;
 mod polis;
 mod requests;
 mod servers;
@@ -61,6 +64,20 @@ pub struct Args {
     /// against a hello-world lambda_http binary, under this Runtime Interface Emulator.
     #[arg(long)]
     lambda_init: Option<PathBuf>,
+    /// Instead of the comparison: the Okta API pull against an in-process Okta double — an
+    /// initial sync under Okta's default app rate limit, then an unchanged resync's store requests.
+    #[arg(long)]
+    okta_pull: bool,
+    /// With --okta-pull: app users and groups of the initial sync.
+    #[arg(long, default_value_t = 100_000)]
+    okta_users: usize,
+    #[arg(long, default_value_t = 200)]
+    okta_groups: usize,
+    /// With --okta-pull: app users and groups of the unchanged resync.
+    #[arg(long, default_value_t = 10_000)]
+    okta_resync_users: usize,
+    #[arg(long, default_value_t = 50)]
+    okta_resync_groups: usize,
 }
 
 #[tokio::main]
@@ -75,6 +92,21 @@ async fn main() -> std::process::ExitCode {
             }
         };
         return match requests::run(&inlet, &venv.join("bin/moto_server"), &venv.join("bin/python")).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("inlet-bench: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
+    if args.okta_pull {
+        let sizes = okta::Sizes {
+            users: args.okta_users,
+            groups: args.okta_groups,
+            resync_users: args.okta_resync_users,
+            resync_groups: args.okta_resync_groups,
+        };
+        return match okta::run(&sizes).await {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("inlet-bench: {e}");
