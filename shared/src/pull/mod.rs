@@ -16,6 +16,8 @@ pub mod configure;
 pub mod integration;
 #[cfg(any(test, feature = "contract-tests"))]
 pub mod invariants;
+#[cfg(feature = "okta")]
+mod read;
 pub mod state;
 #[cfg(feature = "okta")]
 pub mod sync;

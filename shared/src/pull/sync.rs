@@ -8,20 +8,23 @@
 //! next run resumes from there. A refused credential (401/403/404) stops the tenant's sync
 //! with the error recorded and its data untouched.
 
-use super::checkpoint::{self, SeenGroup, SeenUser, Snapshot};
+use super::checkpoint::{self, Snapshot};
 use super::state::{self, CheckpointRef, Counts, Lease, Progress, RunError, SyncState, at_offset};
-use super::{Integration, Integrations, PullError, PullResult, apply};
+use super::{Integration, Integrations, PullError, PullResult, apply, read};
 use crate::domain::records::now;
 use crate::domain::tenant::{Mode, Status, Tenants};
 use crate::domain::{Directory, TenantId};
 use crate::okta::{self, ApiToken, OktaClient, OktaError, OrgUrl};
 use futures::StreamExt;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 /// After a failure Okta may recover from (5xx, rate limit, timeouts), the next try is this soon.
 const RETRY_AFTER_SECONDS: i64 = 120;
+/// How often a running read reports its progress (the lease is renewed less often).
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 /// A checkpoint older than this is dropped and the read starts again (cursors go stale).
 const MAX_RESUME_AGE: time::Duration = time::Duration::hours(1);
 
@@ -160,7 +163,7 @@ impl Puller {
             Ok(c) => c,
             Err(e) => return self.fail(&mut held, run_error(e.code(), e.to_string()), None).await,
         };
-        match read(&mut held, &client, &integration, &mut snap).await {
+        match self.read_holding(&mut held, &client, &integration, &mut snap).await {
             Ok(()) => {}
             Err(Stop::Lost) => return Ok(Outcome::Busy),
             Err(Stop::Store(e)) => return Err(e),
@@ -221,6 +224,48 @@ impl Puller {
         held.state.lease = Some(held.lease());
         held.write().await?;
         Ok(snap)
+    }
+
+    /// Reads Okta into the snapshot while reporting progress and renewing the lease.
+    async fn read_holding(
+        &self,
+        held: &mut Held<'_>,
+        client: &OktaClient,
+        i: &Integration,
+        snap: &mut Snapshot,
+    ) -> Result<(), Stop> {
+        let table = self.integrations.table().as_ref();
+        let seen = read::Seen::of(snap);
+        let t = held.t;
+        let work = read::read(client, table, t, &i.app_id, snap, &seen);
+        tokio::pin!(work);
+        let report = || {
+            let (pages, users, groups) = (
+                seen.pages.load(Ordering::Relaxed),
+                seen.users.load(Ordering::Relaxed),
+                seen.groups.load(Ordering::Relaxed),
+            );
+            move |p: &mut Progress| {
+                p.phase = "read".into();
+                p.pages = pages;
+                p.users_seen = users;
+                p.groups_seen = groups;
+            }
+        };
+        loop {
+            tokio::select! {
+                done = &mut work => {
+                    held.progress(report()).await?;
+                    return done.map_err(|e| match e {
+                        read::ReadError::Okta(e) => Stop::Okta(e),
+                        read::ReadError::Store(e) => Stop::Store(e),
+                    });
+                }
+                () = tokio::time::sleep(PROGRESS_EVERY) => {
+                    held.progress(report()).await?;
+                }
+            }
+        }
     }
 
     /// Applies the snapshot while renewing the lease.
@@ -340,102 +385,4 @@ impl Puller {
             }
         }
     }
-}
-
-/// Reads Okta into `snap`, resuming where it stopped.
-async fn read(held: &mut Held<'_>, client: &OktaClient, i: &Integration, snap: &mut Snapshot) -> Result<(), Stop> {
-    while !snap.users_done {
-        let page = client.app_users(&i.app_id, snap.users_next.as_deref()).await?;
-        for au in &page.items {
-            match okta::map::pulled_user(au) {
-                Ok(p) => snap.users.push(SeenUser {
-                    okta_id: p.okta_id.clone(),
-                    active: p.active,
-                    body: okta::map::scim_user(&p),
-                }),
-                Err(e) => tracing::warn!(tenant = %held.t, user = au.id, error = %e, "app user skipped"),
-            }
-        }
-        snap.pages += 1;
-        snap.users_done = page.next.is_none();
-        snap.users_next = page.next;
-        let (pages, users) = (snap.pages, snap.users.len() as u64);
-        held.progress(|p| {
-            p.pages = pages;
-            p.users_seen = users;
-        })
-        .await?;
-    }
-    dedupe(&mut snap.users);
-    while !snap.groups_done {
-        let page = client.app_groups(&i.app_id, snap.groups_next.as_deref()).await?;
-        for g in &page.items {
-            let name = okta::map::scim_group_name(g).unwrap_or_else(|| g.id.clone());
-            let lmu = g.group.as_ref().and_then(|x| x.last_membership_updated.clone());
-            snap.groups.push(SeenGroup { okta_id: g.id.clone(), name, last_membership_updated: lmu });
-        }
-        snap.pages += 1;
-        snap.groups_done = page.next.is_none();
-        snap.groups_next = page.next;
-        let (pages, groups) = (snap.pages, snap.groups.len() as u64);
-        held.progress(|p| {
-            p.phase = "groups".into();
-            p.pages = pages;
-            p.groups_seen = groups;
-        })
-        .await?;
-    }
-    let table = held.p.integrations.table().clone();
-    while let Some(g) = snap.groups.get(snap.members_done).cloned() {
-        let memo = checkpoint::memo(table.as_ref(), held.t, &g.okta_id).await?;
-        let unchanged = g.last_membership_updated.is_some()
-            && memo.as_ref().is_some_and(|(lmu, _)| *lmu == g.last_membership_updated);
-        if !unchanged {
-            let mut members = Vec::new();
-            let mut next: Option<String> = None;
-            loop {
-                let page = client.group_users(&g.okta_id, next.as_deref()).await?;
-                members.extend(page.items.into_iter().map(|u| u.id));
-                snap.pages += 1;
-                match page.next {
-                    Some(n) => next = Some(n),
-                    None => break,
-                }
-            }
-            members.sort_unstable();
-            members.dedup();
-            if memo.as_ref().is_none_or(|(lmu, m)| *m != members || *lmu != g.last_membership_updated) {
-                checkpoint::put_memo(
-                    table.as_ref(),
-                    held.t,
-                    &g.okta_id,
-                    g.last_membership_updated.as_deref(),
-                    &members,
-                )
-                .await?;
-            }
-        }
-        snap.members_done += 1;
-        let pages = snap.pages;
-        held.progress(|p| {
-            p.phase = "members".into();
-            p.pages = pages;
-        })
-        .await?;
-    }
-    Ok(())
-}
-
-/// A listing that shifted under its cursor may show a user twice: the later answer wins.
-fn dedupe(users: &mut Vec<SeenUser>) {
-    let mut seen = std::collections::HashMap::new();
-    for (i, u) in users.iter().enumerate() {
-        seen.insert(u.okta_id.clone(), i);
-    }
-    let mut i = 0;
-    users.retain(|u| {
-        let keep = seen.get(&u.okta_id) == Some(&i);
-        i += 1;
-        keep
-    });
 }
