@@ -19,8 +19,9 @@ use futures::future::BoxFuture;
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 
-/// Writes in flight at once while applying.
-const PARALLEL: usize = 8;
+/// Writes in flight at once while applying (the embedded store commits them together; on
+/// DynamoDB they are concurrent requests).
+const PARALLEL: usize = 16;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Change {
@@ -186,6 +187,7 @@ async fn apply_groups(
 ) -> PullResult<()> {
     let existing = by_external_id(dir, t, Resource::Group).await?;
     let seen: HashSet<&str> = snap.groups.iter().map(|g| g.okta_id.as_str()).collect();
+    let mut ids = Vec::with_capacity(snap.groups.len());
     for g in &snap.groups {
         let id = match existing.get(&g.okta_id) {
             Some(old) => {
@@ -202,7 +204,18 @@ async fn apply_groups(
                 dir.create(t, Resource::Group, &body).await?.id
             }
         };
-        sync_members(dir, table, t, g, &id, users, counts).await?;
+        ids.push((g, id));
+    }
+    // Groups' members are independent of each other: their changes go side by side.
+    let mut work: Vec<BoxFuture<'_, PullResult<(u64, u64)>>> = Vec::with_capacity(ids.len());
+    for (g, id) in &ids {
+        work.push(Box::pin(sync_members(dir, table, t, g, id, users)));
+    }
+    let results: Vec<PullResult<(u64, u64)>> = futures::stream::iter(work).buffer_unordered(PARALLEL).collect().await;
+    for r in results {
+        let (added, removed) = r?;
+        counts.members_added += added;
+        counts.members_removed += removed;
     }
     for (x, s) in &existing {
         if !seen.contains(x.as_str()) {
@@ -214,7 +227,8 @@ async fn apply_groups(
     Ok(())
 }
 
-/// Members: the Okta group's members (from the memo) who are active app users.
+/// Members: the Okta group's members (from the memo) who are active app users; returns how
+/// many were added and removed.
 async fn sync_members(
     dir: &Directory,
     table: &dyn Table,
@@ -222,15 +236,14 @@ async fn sync_members(
     g: &SeenGroup,
     group_id: &str,
     users: &HashMap<String, String>,
-    counts: &mut Counts,
-) -> PullResult<()> {
+) -> PullResult<(u64, u64)> {
     let okta_members = checkpoint::memo(table, t, &g.okta_id).await?.map(|(_, m)| m).unwrap_or_default();
     let desired: HashSet<&str> = okta_members.iter().filter_map(|m| users.get(m)).map(String::as_str).collect();
     let current: HashSet<String> = dir.members(t, group_id).await?.into_iter().map(|m| m.user_id).collect();
     let mut add: Vec<&str> = desired.iter().filter(|u| !current.contains(**u)).copied().collect();
     let mut remove: Vec<&str> = current.iter().map(String::as_str).filter(|u| !desired.contains(u)).collect();
     if add.is_empty() && remove.is_empty() {
-        return Ok(());
+        return Ok((0, 0));
     }
     add.sort_unstable();
     remove.sort_unstable();
@@ -244,7 +257,5 @@ async fn sync_members(
         ops.push(json!({"op": "remove", "path": "members", "value": values}));
     }
     dir.patch(t, Resource::Group, group_id, &patch(ops), None).await?;
-    counts.members_added += add.len() as u64;
-    counts.members_removed += remove.len() as u64;
-    Ok(())
+    Ok((add.len() as u64, remove.len() as u64))
 }
