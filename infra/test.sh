@@ -81,6 +81,11 @@ cargo test --workspace --quiet
 step "end-to-end tests on DynamoDB and Secrets Manager"
 INLET_E2E_DYNAMODB=1 INLET_E2E_LARGE_GROUP=150 cargo test --workspace --quiet --test users --test groups --test protocol --test tenants
 
+step "the Okta API pull end to end on DynamoDB and Secrets Manager (initial sync and each change, refused tokens, configuration rules, two processes configuring one org)"
+# Lean on purpose: moto copies every table for each transaction. The rate-limit, budget, crash,
+# fan-out and serve tests run on the embedded store above; the puller binary runs on moto below.
+INLET_E2E_DYNAMODB=1 cargo test --quiet -p inlet-e2e --test okta -- --test-threads=1 changes:: rules:: faults::refused
+
 # Starts `inlet serve` with a fresh data directory (and a fresh DynamoDB table when
 # the second argument is "dynamodb") on a free port; sets BASE_HOST.
 serve_fresh() {

@@ -32,8 +32,9 @@ enum Change {
     Reactivated,
 }
 
-/// What one user's write did, and the id of a record it took over.
-type Applied = (Change, Option<String>);
+/// What one user's write did: the change, the id of a record it took over, and the id of
+/// the record that now holds the user.
+type Applied = (Change, Option<String>, String);
 
 fn is_active(s: &Stored) -> bool {
     s.attrs.get("active").and_then(Value::as_bool).unwrap_or(true)
@@ -84,25 +85,28 @@ async fn apply_users(
         jobs.push((u, old));
     }
     let seen_ref = &seen_ids;
-    let mut work: Vec<BoxFuture<'_, PullResult<Applied>>> = Vec::with_capacity(jobs.len());
+    let mut work: Vec<BoxFuture<'_, PullResult<(&str, Applied)>>> = Vec::with_capacity(jobs.len());
     for (u, old) in jobs {
         work.push(Box::pin(async move {
             match old {
                 Some(old) => {
                     let new = dir.replace(t, Resource::User, &old.id, &u.body, None).await?;
-                    Ok((transition(old, &new), None))
+                    Ok((u.okta_id.as_str(), (transition(old, &new), None, new.id)))
                 }
-                None => create_user(dir, t, u, seen_ref).await,
+                None => Ok((u.okta_id.as_str(), create_user(dir, t, u, seen_ref).await?)),
             }
         }));
     }
-    let results: Vec<PullResult<Applied>> = futures::stream::iter(work).buffer_unordered(PARALLEL).collect().await;
+    let results: Vec<PullResult<(&str, Applied)>> =
+        futures::stream::iter(work).buffer_unordered(PARALLEL).collect().await;
     // Records taken over by a new Okta id are not gone, whatever their old externalId said.
     let mut taken = HashSet::new();
+    let mut written: HashMap<&str, String> = HashMap::new();
     for r in results {
-        let (change, took) = r?;
+        let (okta_id, (change, took, id)) = r?;
         count(counts, change);
         taken.extend(took);
+        written.insert(okta_id, id);
     }
     // Assigned no more: deactivated, never deleted.
     let gone: Vec<&Stored> = existing
@@ -122,15 +126,18 @@ async fn apply_users(
         r?;
         counts.deactivated += 1;
     }
-    // Read back the ids of active app users (creations made new ones).
-    let now: HashMap<String, String> = dir
-        .all(t, Resource::User)
-        .await?
-        .into_iter()
-        .filter(is_active)
-        .filter_map(|s| s.external_id().filter(|x| seen_ids.contains(x)).map(|x| (x.to_owned(), s.id.clone())))
+    // The records of active app users, from what was written and what was already there (not
+    // read back: the collection is an index, eventually consistent on DynamoDB).
+    let active: HashMap<String, String> = seen
+        .iter()
+        .filter(|u| u.active)
+        .filter_map(|u| {
+            let id =
+                written.get(u.okta_id.as_str()).cloned().or_else(|| existing.get(&u.okta_id).map(|s| s.id.clone()));
+            id.map(|id| (u.okta_id.clone(), id))
+        })
         .collect();
-    Ok(now)
+    Ok(active)
 }
 
 /// The user holding a userName (the index answers `userName eq`).
@@ -161,14 +168,14 @@ fn transition(old: &Stored, new: &Stored) -> Change {
 /// Returns the id of a record taken over, if one was.
 async fn create_user(dir: &Directory, t: &TenantId, u: &SeenUser, seen: &HashSet<&str>) -> PullResult<Applied> {
     match dir.create(t, Resource::User, &u.body).await {
-        Ok(_) => Ok((Change::Created, None)),
+        Ok(created) => Ok((Change::Created, None, created.id)),
         Err(DomainError::Conflict(detail)) => {
             let name = u.body.get("userName").and_then(Value::as_str).unwrap_or_default();
             let holder = holder_of(dir, t, name).await?;
             match holder {
                 Some(h) if h.external_id().is_none_or(|x| !seen.contains(x)) => {
                     let new = dir.replace(t, Resource::User, &h.id, &u.body, None).await?;
-                    Ok((transition(&h, &new), Some(h.id.clone())))
+                    Ok((transition(&h, &new), Some(h.id.clone()), new.id))
                 }
                 _ => Err(DomainError::Conflict(detail).into()),
             }

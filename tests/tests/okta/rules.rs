@@ -72,7 +72,8 @@ fn configuration_rules() {
         assert!(kept.iter().any(|(_, b)| contains(b, TOKEN.as_bytes())), "the token is in its vault");
     }
     let files = files_under(&cli.dir, &vault);
-    assert!(!files.is_empty());
+    // On DynamoDB everything is in the table and Secrets Manager; the directory may be empty.
+    assert!(cli.table.is_some() || !files.is_empty());
     for (path, bytes) in files {
         assert!(!contains(&bytes, TOKEN.as_bytes()), "the token in {}", path.display());
     }
