@@ -161,3 +161,44 @@ fn initial_sync_then_each_change() {
     assert!(groups6.iter().any(|x| x["displayName"] == "Renamed in Okta"));
     stop(d);
 }
+
+/// A person deleted in Okta and created again with the same login gets a new Okta id: the
+/// record holding the login is taken over (kept, active, the new id as externalId), not
+/// deactivated as gone and not refused as a duplicate.
+#[test]
+fn a_login_re_created_in_okta_takes_over_its_record() {
+    let d = double(fast(), 20, 2, 21);
+    let cli = Cli::new();
+    okta_tenant(&cli, "acme", &d);
+    sync_now(&cli, "acme");
+    let old = nth(&d, 3);
+    let login =
+        d.with(|dir| dir.user(&old).and_then(|u| u.profile.get("login").and_then(Value::as_str).map(str::to_owned)));
+    let login = login.unwrap();
+    let before: Vec<Value> =
+        list(&cli, "users", "acme").into_iter().filter(|u| u["userName"] == login.as_str()).collect();
+    assert_eq!(before.len(), 1);
+    let new = d.with(|dir| {
+        dir.delete_user(&old).unwrap();
+        let mut profile = Map::new();
+        for (k, v) in [("login", &login), ("email", &login)] {
+            profile.insert(k.into(), json!(v));
+        }
+        profile.insert("firstName".into(), json!("Re"));
+        profile.insert("lastName".into(), json!("Born"));
+        let id = dir.add_user(profile);
+        dir.assign(&id).unwrap();
+        id
+    });
+    let st = sync_now(&cli, "acme");
+    assert_eq!(st["status"], "Synced");
+    assert_eq!(st["counts"]["deactivated"], 0, "{st:#}");
+    let after: Vec<Value> =
+        list(&cli, "users", "acme").into_iter().filter(|u| u["userName"] == login.as_str()).collect();
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0]["id"], before[0]["id"], "the record is kept");
+    assert_eq!(after[0]["externalId"], new.as_str());
+    assert_eq!(after[0]["active"], true);
+    assert_eq!(after[0]["displayName"], "Re Born");
+    stop(d);
+}
