@@ -170,7 +170,9 @@ async fn create_user(dir: &Directory, t: &TenantId, u: &SeenUser, seen: &HashSet
     match dir.create(t, Resource::User, &u.body).await {
         Ok(created) => Ok((Change::Created, None, created.id)),
         Err(DomainError::Conflict(detail)) => {
-            let name = u.body.get("userName").and_then(Value::as_str).unwrap_or_default();
+            let Some(name) = u.body.get("userName").and_then(Value::as_str) else {
+                return Err(DomainError::Conflict(detail).into());
+            };
             let holder = holder_of(dir, t, name).await?;
             match holder {
                 Some(h) if h.external_id().is_none_or(|x| !seen.contains(x)) => {
@@ -244,7 +246,14 @@ async fn sync_members(
     group_id: &str,
     users: &HashMap<String, String>,
 ) -> PullResult<(u64, u64)> {
-    let okta_members = checkpoint::memo(table, t, &g.okta_id).await?.map(|(_, m)| m).unwrap_or_default();
+    // The read lists (or keeps, when unchanged) every assigned group's members in the memo.
+    let Some((_, okta_members)) = checkpoint::memo(table, t, &g.okta_id).await? else {
+        return Err(DomainError::Store(crate::store::StoreError::Backend(format!(
+            "no member list was read for Okta group {}",
+            g.okta_id
+        )))
+        .into());
+    };
     let desired: HashSet<&str> = okta_members.iter().filter_map(|m| users.get(m)).map(String::as_str).collect();
     let current: HashSet<String> = dir.members(t, group_id).await?.into_iter().map(|m| m.user_id).collect();
     let mut add: Vec<&str> = desired.iter().filter(|u| !current.contains(**u)).copied().collect();

@@ -193,7 +193,9 @@ impl Integrations {
         let Some((integration, version)) = self.get_versioned(t).await? else {
             return Err(PullError::NotConfigured(t.to_string()));
         };
-        let (state, state_version) = state::read(self.table.as_ref(), t).await?.unwrap_or_default();
+        let (state, state_version) = state::read(self.table.as_ref(), t)
+            .await?
+            .ok_or_else(|| corrupt("sync state", format!("tenant {t} has an integration but no sync state")))?;
         let state = SyncState { next_due: None, ..state };
         let writes = vec![
             Write::Delete { key: keys::okta_config(t.as_str()), cond: Condition::Version(version) },

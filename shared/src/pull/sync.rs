@@ -139,7 +139,12 @@ impl Puller {
     pub async fn sync(&self, t: &TenantId, o: &RunOptions) -> PullResult<Outcome> {
         let table = self.integrations.table().as_ref();
         let Some(integration) = self.integrations.get(t).await? else { return Ok(Outcome::NotConfigured) };
-        let (state, version) = state::read(table, t).await?.unwrap_or_default();
+        // Configure writes the state with the integration, in one transaction.
+        let (state, version) = state::read(table, t).await?.ok_or_else(|| {
+            PullError::Domain(
+                crate::store::StoreError::Backend(format!("tenant {t} has an integration but no sync state")).into(),
+            )
+        })?;
         let owner = crate::domain::records::new_id();
         if state.leased_by_other(&owner, OffsetDateTime::now_utc()) {
             return Ok(Outcome::Busy);
