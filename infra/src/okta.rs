@@ -106,19 +106,7 @@ pub fn status_text(v: &StatusView) -> String {
             e.message
         );
     }
-    let c = &v.counts;
-    out += &format!(
-        "\nlast run      {} created, {} updated, {} deactivated, {} reactivated; groups {} created, {} updated, {} deleted; members +{} -{}",
-        c.created,
-        c.updated,
-        c.deactivated,
-        c.reactivated,
-        c.groups_created,
-        c.groups_updated,
-        c.groups_deleted,
-        c.members_added,
-        c.members_removed
-    );
+    out += &format!("\nlast run      {}", v.counts);
     out
 }
 

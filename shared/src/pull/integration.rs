@@ -147,7 +147,7 @@ impl Integrations {
         let config = keys::okta_config(t.as_str());
         let claim = keys::okta_org_claim(&integration.org_id);
         let (state, state_version) = state::read(self.table.as_ref(), t).await?.unwrap_or_default();
-        let state = state.due_now(t, integration.interval_seconds);
+        let state = state.due_now(integration.interval_seconds);
         let mut writes = match &existing {
             None => vec![
                 Write::Put { item: Item { version: 1, ..Item::new(config, body) }, cond: Condition::NotExists },

@@ -53,6 +53,25 @@ pub struct Counts {
     pub members_removed: u64,
 }
 
+impl std::fmt::Display for Counts {
+    /// `3 created, 1 updated, …; groups …; members +n -m`: one wording for every report.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} created, {} updated, {} deactivated, {} reactivated; groups {} created, {} updated, {} deleted; members +{} -{}",
+            self.created,
+            self.updated,
+            self.deactivated,
+            self.reactivated,
+            self.groups_created,
+            self.groups_updated,
+            self.groups_deleted,
+            self.members_added,
+            self.members_removed
+        )
+    }
+}
+
 impl Counts {
     pub fn writes(&self) -> u64 {
         self.created
@@ -106,7 +125,7 @@ fn parse(text: &str) -> Option<OffsetDateTime> {
 
 impl SyncState {
     /// Due at once (a new or re-configured integration).
-    pub fn due_now(self, _t: &TenantId, interval_seconds: u64) -> Self {
+    pub fn due_now(self, interval_seconds: u64) -> Self {
         Self { next_due: Some(at_offset(0)), interval_seconds, ..self }
     }
 
