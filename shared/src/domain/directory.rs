@@ -283,6 +283,7 @@ impl Directory {
             version: s.version,
             count: 0,
             body: s.encode(res.noun())?,
+            expires: None,
         })
     }
 

@@ -114,6 +114,7 @@ fn lock_item(t: &TenantId, kind: Kind, id: &str, what: What, chunks: usize) -> D
         version,
         count: 0,
         body: serde_json::to_vec(&body).map_err(|e| undecodable("pending change", e))?,
+        expires: None,
     };
     Ok((item, Pending { key, version, body }))
 }

@@ -7,7 +7,7 @@ use super::*;
 use futures::future::join_all;
 
 fn item(pk: &str, sk: &str, version: u64, body: &str) -> Item {
-    Item { key: Key::new(pk, sk), gsi1: None, version, count: 0, body: body.as_bytes().to_vec() }
+    Item { key: Key::new(pk, sk), gsi1: None, version, count: 0, body: body.as_bytes().to_vec(), expires: None }
 }
 
 fn put(item: Item, cond: Condition) -> Write {

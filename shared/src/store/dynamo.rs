@@ -72,7 +72,7 @@ fn from_attrs(a: &Attrs) -> Result<Item, StoreError> {
         Some(AttributeValue::B(b)) => b.as_ref().to_vec(),
         _ => Vec::new(),
     };
-    Ok(Item { key, gsi1, version: number(a, "v"), count: number(a, "n"), body })
+    Ok(Item { key, gsi1, version: number(a, "v"), count: number(a, "n"), body, expires: None })
 }
 
 /// The condition as an expression and the values it names; `(None, None)` for no condition.
@@ -254,6 +254,7 @@ impl Table for DynamoStore {
     }
 
     async fn query(&self, q: &Query) -> Result<Page, StoreError> {
+        super::validate_query(q)?;
         // A projection does not lower the read units a Query consumes, so the items to skip
         // are read in full in the same request as the page: `startIndex` costs no extra
         // request until skip + limit items pass DynamoDB's 1 MB per response.

@@ -243,7 +243,7 @@ fn decode_parts(key: Key, bytes: &[u8], with_body: bool) -> Result<Item, redb::E
         _ => None,
     };
     let body = if with_body { bytes.get(at..).ok_or_else(corrupt)?.to_vec() } else { Vec::new() };
-    Ok(Item { key, gsi1, version, count, body })
+    Ok(Item { key, gsi1, version, count, body, expires: None })
 }
 
 /// The half-open range of keys starting with `prefix`.
@@ -279,6 +279,7 @@ impl Table for EmbeddedStore {
     }
 
     async fn query(&self, q: &Query) -> Result<Page, StoreError> {
+        super::validate_query(q)?;
         let (from, to) = prefix_range(&format!("{}\0{}", q.pk, q.sk_prefix));
         let start = match &q.after {
             // Strictly after the cursor: the cursor itself plus "\0" sorts right after it.

@@ -223,3 +223,42 @@ pub fn okta_memo_partition(t: &str) -> String {
 pub fn okta_memo_chunk(t: &str, okta_group: &str, n: usize) -> Key {
     Key::new(okta_memo_partition(t), format!("{okta_group}#{n:04}"))
 }
+
+/// Activity-log shards per tenant: a bulk push (10k creates) spreads its entries over 16
+/// partitions instead of heating one.
+pub const ACTIVITY_SHARDS: u32 = 16;
+const ACTIVITY_TAG: &str = "#L#";
+
+/// One shard of a tenant's activity log.
+pub fn activity_partition(t: &str, shard: u32) -> String {
+    format!("T#{t}{ACTIVITY_TAG}{shard:x}")
+}
+
+/// The sort key of an entry: time first (milliseconds, fixed width), so a shard reads in time
+/// order; the event id makes it unique.
+pub fn activity_sk(at_ms: i64, event_id: &str) -> String {
+    format!("{at_ms:013}#{event_id}")
+}
+
+/// One activity-log entry, which is also the outbox record of its event: the shard is drawn
+/// from the event id (random), so one busy resource spreads too.
+pub fn activity(t: &str, at_ms: i64, event_id: &str) -> Key {
+    let shard = event_id.bytes().fold(0u32, |a, b| a.wrapping_mul(31).wrapping_add(u32::from(b))) % ACTIVITY_SHARDS;
+    Key::new(activity_partition(t, shard), activity_sk(at_ms, event_id))
+}
+
+/// The GSI1 key that lists an entry under the resource (or token, or sync) it is about.
+pub fn activity_of(t: &str, subject: &str, at_ms: i64, event_id: &str) -> Key {
+    Key::new(activity_subject(t, subject), activity_sk(at_ms, event_id))
+}
+
+pub fn activity_subject(t: &str, subject: &str) -> String {
+    format!("T#{t}#LR#{subject}")
+}
+
+/// Whether an item is an activity-log entry (an event's outbox record): what the event
+/// publisher takes from the table's change stream. Tenant ids are `[a-z0-9-]`, so the tag
+/// cannot occur inside one.
+pub fn is_activity(pk: &str) -> bool {
+    pk.strip_prefix("T#").is_some_and(|rest| rest.contains(ACTIVITY_TAG))
+}

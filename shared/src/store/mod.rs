@@ -45,11 +45,15 @@ pub struct Item {
     pub count: i64,
     /// The document, opaque to the store.
     pub body: Vec<u8>,
+    /// When the item may be removed (Unix seconds; DynamoDB's TTL attribute `ttl`). Removal
+    /// is lazy in both backends (DynamoDB takes up to days), so readers that care compare it
+    /// with the time themselves.
+    pub expires: Option<i64>,
 }
 
 impl Item {
     pub fn new(key: Key, body: Vec<u8>) -> Self {
-        Self { key, gsi1: None, version: 0, count: 0, body }
+        Self { key, gsi1: None, version: 0, count: 0, body, expires: None }
     }
 }
 
@@ -130,11 +134,25 @@ pub struct Query {
     /// keys without reading the items.
     pub skip: usize,
     pub limit: usize,
+    /// Newest first: descending sort-key order.
+    pub reverse: bool,
+    /// Only sort keys in this inclusive range (with an empty `sk_prefix`: DynamoDB's key
+    /// condition takes one sort-key test).
+    pub between: Option<(String, String)>,
 }
 
 impl Query {
     pub fn new(index: Index, pk: impl Into<String>, sk_prefix: impl Into<String>, limit: usize) -> Self {
-        Self { index, pk: pk.into(), sk_prefix: sk_prefix.into(), after: None, skip: 0, limit }
+        Self {
+            index,
+            pk: pk.into(),
+            sk_prefix: sk_prefix.into(),
+            after: None,
+            skip: 0,
+            limit,
+            reverse: false,
+            between: None,
+        }
     }
 }
 
@@ -185,6 +203,14 @@ pub trait Table: Send + Sync {
     }
 }
 
+/// Shared checks every backend applies before a query.
+pub fn validate_query(q: &Query) -> Result<(), StoreError> {
+    if q.reverse || q.between.is_some() {
+        return Err(StoreError::Invalid("reverse and ranged queries are not implemented yet".into()));
+    }
+    Ok(())
+}
+
 /// Shared checks every backend applies before a transaction.
 pub fn validate_transaction(writes: &[Write]) -> Result<(), StoreError> {
     if writes.is_empty() || writes.len() > MAX_TRANSACTION_WRITES {
@@ -197,6 +223,9 @@ pub fn validate_transaction(writes: &[Write]) -> Result<(), StoreError> {
     keys.sort();
     if keys.windows(2).any(|w| w.first() == w.get(1)) {
         return Err(StoreError::Invalid("a transaction names one key twice".into()));
+    }
+    if writes.iter().any(|w| matches!(w, Write::Put { item, .. } if item.expires.is_some())) {
+        return Err(StoreError::Invalid("item expiry is not implemented yet".into()));
     }
     if writes.iter().any(|w| matches!(w, Write::Touch { cond: Condition::NotExists, .. })) {
         return Err(StoreError::Invalid("a touch needs an item that exists".into()));
