@@ -20,6 +20,7 @@
 //! | Okta org claim      | `OKTA#ORG#{h(orgId)}`      | `CLAIM`     |                      |         |
 //! | sync checkpoint     | `T#{t}#OKTA#RUN`           | `{run}#{n}` |                      |         |
 //! | group members memo  | `T#{t}#OKTA#MEMO`          | `{gid}#{n}` |                      |         |
+//! | activity entry      | `L#{t}#{shard}`            | `{ms}#{event}` | `T#{t}#LR#{subject}` | `{ms}#{event}` |
 //!
 //! `t` is a validated tenant id (`[a-z0-9-]`), ids are server-made UUIDs, and
 //! client text (userName, displayName, externalId) only ever appears hashed
@@ -227,11 +228,13 @@ pub fn okta_memo_chunk(t: &str, okta_group: &str, n: usize) -> Key {
 /// Activity-log shards per tenant: a bulk push (10k creates) spreads its entries over 16
 /// partitions instead of heating one.
 pub const ACTIVITY_SHARDS: u32 = 16;
-const ACTIVITY_TAG: &str = "#L#";
+/// Activity entries are the only items whose partition starts with this, so the table's
+/// change stream can be filtered to them by prefix before any function runs.
+pub const ACTIVITY_PREFIX: &str = "L#";
 
 /// One shard of a tenant's activity log.
 pub fn activity_partition(t: &str, shard: u32) -> String {
-    format!("T#{t}{ACTIVITY_TAG}{shard:x}")
+    format!("{ACTIVITY_PREFIX}{t}#{shard:x}")
 }
 
 /// The sort key of an entry: time first (milliseconds, fixed width), so a shard reads in time
@@ -257,8 +260,7 @@ pub fn activity_subject(t: &str, subject: &str) -> String {
 }
 
 /// Whether an item is an activity-log entry (an event's outbox record): what the event
-/// publisher takes from the table's change stream. Tenant ids are `[a-z0-9-]`, so the tag
-/// cannot occur inside one.
+/// publisher takes from the table's change stream.
 pub fn is_activity(pk: &str) -> bool {
-    pk.strip_prefix("T#").is_some_and(|rest| rest.contains(ACTIVITY_TAG))
+    pk.starts_with(ACTIVITY_PREFIX)
 }
