@@ -63,6 +63,9 @@ pub struct SettingsArgs {
     /// Provisioning mode: SCIM push, or Okta API pull (never both).
     #[arg(long, value_enum)]
     mode: Option<ModeArg>,
+    /// Off: provisioning requests are refused and provisioned records become editable.
+    #[arg(long)]
+    provisioning: Option<bool>,
     #[arg(long)]
     send_enrollment_email: Option<bool>,
     #[arg(long)]
@@ -75,6 +78,7 @@ impl SettingsArgs {
     fn change(&self) -> SettingsChange {
         SettingsChange {
             mode: self.mode.map(Mode::from),
+            provisioning: self.provisioning,
             send_enrollment_email: self.send_enrollment_email,
             include_manually_provisioned_users: self.include_manually_provisioned_users,
             read_all_users: self.read_all_users,

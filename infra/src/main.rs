@@ -8,7 +8,6 @@ mod okta;
 mod serve;
 
 use clap::{Parser, Subcommand};
-use inlet_shared::domain::Resource;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -83,17 +82,36 @@ enum Command {
         #[command(flatten)]
         target: admin::Target,
     },
-    /// A tenant's users, as SCIM resources.
+    /// A tenant's users, as SCIM resources: list, and the vendor's own (manual) writes.
     Users {
         #[command(subcommand)]
-        command: directory::ListCommand,
+        command: directory::UserCommand,
         #[command(flatten)]
         target: admin::Target,
     },
-    /// A tenant's groups (with members), as SCIM resources.
+    /// A tenant's groups (with members), as SCIM resources: list, and manual groups.
     Groups {
         #[command(subcommand)]
-        command: directory::ListCommand,
+        command: directory::GroupCommand,
+        #[command(flatten)]
+        target: admin::Target,
+    },
+    /// A tenant's activity log, newest first.
+    Activity {
+        tenant: String,
+        /// RFC 3339 time: entries at or after it.
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long)]
+        until: Option<String>,
+        /// Only entries about this user, group or token id.
+        #[arg(long)]
+        resource: Option<String>,
+        /// Only entries of this type (`inlet.user.created`, `user.created` or `created`).
+        #[arg(long)]
+        action: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
         #[command(flatten)]
         target: admin::Target,
     },
@@ -109,7 +127,10 @@ enum Command {
 /// The target of a command that needs the store (the ones `inlet serve` can run for the CLI).
 fn store_target(cmd: &mut Command) -> Option<&mut admin::Target> {
     match cmd {
-        Command::Okta { target, .. } | Command::Users { target, .. } | Command::Groups { target, .. } => Some(target),
+        Command::Okta { target, .. }
+        | Command::Users { target, .. }
+        | Command::Groups { target, .. }
+        | Command::Activity { target, .. } => Some(target),
         _ => None,
     }
 }
@@ -121,8 +142,11 @@ async fn dispatch(cmd: Command) -> Result<(), String> {
         Command::Tenants { command, target } => admin::tenants(command, target).await,
         Command::Tokens { command, target } => admin::tokens(command, target).await,
         Command::Okta { command, target } => okta::okta(command, target).await,
-        Command::Users { command, target } => directory::list(Resource::User, command, target).await,
-        Command::Groups { command, target } => directory::list(Resource::Group, command, target).await,
+        Command::Users { command, target } => directory::users(command, target).await,
+        Command::Groups { command, target } => directory::groups(command, target).await,
+        Command::Activity { tenant, since, until, resource, action, limit, target } => {
+            directory::activity(target, &tenant, since.as_deref(), until.as_deref(), resource, action, limit).await
+        }
     }
 }
 
@@ -131,9 +155,11 @@ async fn run_or_forward(mut cmd: Command) -> Result<(), String> {
     let handoff = store_target(&mut cmd).and_then(|t| t.local_dir().and_then(local::Handoff::read));
     let Some(handoff) = handoff else { return dispatch(cmd).await };
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let reads_stdin =
-        args.windows(2).any(|w| w.first().is_some_and(|a| a == "--token-file") && w.get(1).is_some_and(|b| b == "-"))
-            || args.iter().any(|a| a == "--token-file=-");
+    let from_stdin = |flag: &str| {
+        args.windows(2).any(|w| w.first().is_some_and(|a| a == flag) && w.get(1).is_some_and(|b| b == "-"))
+            || args.iter().any(|a| *a == format!("{flag}=-"))
+    };
+    let reads_stdin = from_stdin("--token-file") || from_stdin("--file");
     let stdin = if reads_stdin {
         let mut text = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|e| format!("reading stdin: {e}"))?;

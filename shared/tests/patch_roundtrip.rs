@@ -259,6 +259,7 @@ fn reread(attrs: &Map<String, Value>, rt: &ResourceType) -> Result<Map<String, V
         created: "2024-01-23T04:56:22.000Z".into(),
         last_modified: "2024-05-13T04:42:34.000Z".into(),
         attrs: attrs.clone(),
+        source: inlet_shared::domain::Source::Manual,
         version: 2,
     };
     let text = serde_json::to_string(&stored.render(rt, BASE)).map_err(|e| e.to_string())?;

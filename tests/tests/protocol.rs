@@ -97,7 +97,8 @@ fn discovery_tells_the_truth() {
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
     );
     let schemas = s.scim("GET", "/Schemas", None).body;
-    assert_eq!(schemas["totalResults"], 3);
+    assert_eq!(schemas["totalResults"], 4);
+    assert_eq!(rts["Resources"][0]["schemaExtensions"][1]["schema"], "urn:ietf:params:scim:schemas:extension:inlet:2.0:Source");
     let user = s.scim("GET", "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", None).body;
     assert_eq!(user["description"], "User Account");
     let user_name = user["attributes"].as_array().unwrap().iter().find(|a| a["name"] == "userName").unwrap();

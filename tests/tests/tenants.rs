@@ -242,7 +242,7 @@ fn the_cli_manages_tenants_and_tokens() {
     assert_eq!(created["name"], "Acme EMEA");
     assert_eq!(
         created["settings"],
-        json!({"mode": "scim", "sendEnrollmentEmail": true,
+        json!({"mode": "scim", "provisioning": true, "sendEnrollmentEmail": true,
         "includeManuallyProvisionedUsers": false, "readAllUsers": false})
     );
     let (ok, _) = s.cli(&["tenants", "create", "acme-emea"]);

@@ -183,7 +183,7 @@ mod tests {
         assert_eq!(class(&keys::group_of(t, "u1", "g1")), "membership");
         assert_eq!(class(&keys::name_marker(t, Kind::User, "ada")), "name marker");
         assert_eq!(class(&keys::external_id(t, Kind::Group, "x", "g1")), "externalId");
-        assert_eq!(class(&keys::counter(t, Kind::User, "u1")), "counter");
+        assert_eq!(class(&keys::counter(t, Kind::User, "scim", "u1")), "counter");
         assert_eq!(class(&keys::pending(t, Kind::Group, "g1")), "pending");
         assert_eq!(class(&keys::plan_chunk(t, "g1", "p", 0)), "member plan");
         assert_eq!(class(&keys::okta_state(t)), "pull state");

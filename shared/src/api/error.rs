@@ -77,7 +77,7 @@ impl ApiError {
             ),
             Self::Domain(DomainError::NotFound(_)) | Self::NoRoute => (StatusCode::NOT_FOUND, None, None),
             Self::Domain(DomainError::Conflict(_)) => (StatusCode::CONFLICT, Some("uniqueness"), None),
-            Self::Domain(DomainError::TooMany(_)) => (StatusCode::CONFLICT, None, None),
+            Self::Domain(DomainError::TooMany(_) | DomainError::Owned(_)) => (StatusCode::CONFLICT, None, None),
             Self::Domain(DomainError::PreconditionFailed) => (StatusCode::PRECONDITION_FAILED, None, None),
             Self::Domain(DomainError::Busy) => (StatusCode::SERVICE_UNAVAILABLE, None, Some(1)),
             Self::Domain(DomainError::Unfinished(e)) => {

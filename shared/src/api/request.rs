@@ -2,7 +2,8 @@
 
 use super::App;
 use super::error::{ApiError, MAX_BODY_BYTES};
-use crate::domain::tenant::{Access, TenantId};
+use crate::domain::tenant::{Admission, TenantId};
+use crate::domain::{Actor, Caller};
 use crate::scim::error::ScimError;
 use bytes::Bytes;
 use http::request::Parts;
@@ -14,6 +15,8 @@ use serde_json::Value;
 pub struct ScimRequest {
     pub method: Method,
     pub tenant: TenantId,
+    /// The tenant, the token (as an actor) and the tenant's settings, for the domain.
+    pub caller: Caller,
     /// Path segments after `/scim/v2`, e.g. `["Users", "<id>"]`.
     pub segments: Vec<String>,
     pub query: Vec<(String, String)>,
@@ -44,7 +47,7 @@ fn split_path(path: &str) -> Option<(&str, Vec<String>)> {
 /// A request whose head has been authenticated: its body may now be read.
 #[derive(Debug)]
 pub struct Admitted {
-    tenant: TenantId,
+    caller: Caller,
     segments: Vec<String>,
 }
 
@@ -56,13 +59,13 @@ pub async fn authenticate(app: &App, parts: &Parts) -> Result<Admitted, ApiError
     let tenant = TenantId::parse(tenant).ok_or(ApiError::Unauthorized)?;
     let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let token = bearer(header).ok_or(ApiError::Unauthorized)?;
-    match app.gate.check(&tenant, token).await? {
-        Access::Granted => {}
-        Access::Denied => return Err(ApiError::Unauthorized),
-        Access::ScimOff => return Err(ApiError::ScimOff),
-    }
-    app.limiter.admit(&tenant, std::time::Instant::now()).map_err(ApiError::RateLimited)?;
-    Ok(Admitted { tenant, segments })
+    let caller = match app.gate.admit(&tenant, token).await? {
+        Admission::Granted { token_id, settings } => Caller::new(tenant, Actor::Scim { token: token_id }, settings),
+        Admission::Denied => return Err(ApiError::Unauthorized),
+        Admission::ScimOff => return Err(ApiError::ScimOff),
+    };
+    app.limiter.admit(&caller.tenant, std::time::Instant::now()).map_err(ApiError::RateLimited)?;
+    Ok(Admitted { caller, segments })
 }
 
 impl ScimRequest {
@@ -71,7 +74,8 @@ impl ScimRequest {
         if body.len() > MAX_BODY_BYTES {
             return Err(ApiError::PayloadTooLarge);
         }
-        let Admitted { tenant, segments } = admitted;
+        let Admitted { caller, segments } = admitted;
+        let tenant = caller.tenant.clone();
         let header = |name: header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
         let query =
             parts.uri.query().map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
@@ -82,6 +86,7 @@ impl ScimRequest {
             base: format!("{proto}://{host}/{tenant}/scim/v2"),
             method: parts.method,
             tenant,
+            caller,
             segments,
             query,
             if_match,

@@ -3,7 +3,7 @@
 use super::error::{ApiError, json_response};
 use super::{App, ScimRequest};
 use crate::domain::records::Stored;
-use crate::domain::{Directory, DomainError, DomainResult, Resource, TenantId};
+use crate::domain::{Caller, Directory, DomainError, DomainResult, Resource};
 use crate::scim::error::ScimError;
 use crate::scim::list::{ListParams, ListQuery, list_response};
 use crate::scim::projection::Projection;
@@ -26,7 +26,7 @@ pub async fn handle(app: &App, res: Resource, req: ScimRequest) -> Result<Respon
         }
         (&Method::POST, []) => {
             let proj = projection(&req, res)?;
-            let created = app.directory.create(&req.tenant, res, &req.json()?).await?;
+            let created = app.directory.create(&req.caller, res, &req.json()?).await?;
             let mut r = one(app, res, &req, &created, &proj, StatusCode::CREATED).await?;
             if let Ok(loc) = HeaderValue::from_str(&format!("{}{}/{}", req.base, res.rt().endpoint, created.id)) {
                 r.headers_mut().insert(header::LOCATION, loc);
@@ -35,17 +35,17 @@ pub async fn handle(app: &App, res: Resource, req: ScimRequest) -> Result<Respon
         }
         (&Method::GET, [id]) => {
             let proj = projection(&req, res)?;
-            let found = app.directory.get(&req.tenant, res, id).await?;
+            let found = app.directory.get_as(&req.caller, res, id).await?;
             one(app, res, &req, &found, &proj, StatusCode::OK).await
         }
         (&Method::PUT, [id]) => {
             let proj = projection(&req, res)?;
-            let replaced = app.directory.replace(&req.tenant, res, id, &req.json()?, req.expected_version()?).await?;
+            let replaced = app.directory.replace(&req.caller, res, id, &req.json()?, req.expected_version()?).await?;
             one(app, res, &req, &replaced, &proj, StatusCode::OK).await
         }
         (&Method::PATCH, [id]) => {
             let proj = projection(&req, res)?;
-            let patched = app.directory.patch(&req.tenant, res, id, &req.json()?, req.expected_version()?).await?;
+            let patched = app.directory.patch(&req.caller, res, id, &req.json()?, req.expected_version()?).await?;
             // RFC 7644 §3.5.2: 204 unless the client asked for attributes (then 200 with them).
             if proj.is_default() {
                 return Ok(no_content(Some(&patched)));
@@ -53,7 +53,7 @@ pub async fn handle(app: &App, res: Resource, req: ScimRequest) -> Result<Respon
             one(app, res, &req, &patched, &proj, StatusCode::OK).await
         }
         (&Method::DELETE, [id]) => {
-            app.directory.delete(&req.tenant, res, id, req.expected_version()?).await?;
+            app.directory.delete(&req.caller, res, id, req.expected_version()?).await?;
             Ok(no_content(None))
         }
         (_, [] | [_]) => Err(ApiError::MethodNotAllowed),
@@ -86,7 +86,7 @@ pub const RESPONSE_BUDGET: usize = 5 * 1024 * 1024;
 pub const MAX_INLINE_MEMBERS: usize = 10_000;
 
 async fn list(app: &App, res: Resource, req: &ScimRequest, q: &ListQuery) -> Result<Response<Bytes>, ApiError> {
-    let page = app.directory.list(&req.tenant, res, q).await?;
+    let page = app.directory.list(&req.caller, res, q).await?;
     let mut resources = Vec::with_capacity(page.resources.len());
     let mut size = 0;
     for s in &page.resources {
@@ -133,13 +133,13 @@ pub(super) async fn present(
     s: &Stored,
     proj: &Projection,
 ) -> DomainResult<Value> {
-    present_in(&app.directory, &req.tenant, &req.base, res, s, proj).await
+    present_in(&app.directory, &req.caller, &req.base, res, s, proj).await
 }
 
 /// [`present`] for a tenant and base URL (the vendor's directory API, which has no SCIM request).
 pub(super) async fn present_in(
     directory: &Directory,
-    tenant: &TenantId,
+    caller: &Caller,
     base: &str,
     res: Resource,
     s: &Stored,
@@ -155,7 +155,7 @@ pub(super) async fn present_in(
     };
     match res {
         Resource::Group if proj.includes("members", Returned::Default) => {
-            let Some(members) = directory.members_at_most(tenant, &s.id, MAX_INLINE_MEMBERS).await? else {
+            let Some(members) = directory.members_at_most(&caller.tenant, &s.id, MAX_INLINE_MEMBERS).await? else {
                 return Err(DomainError::Scim(ScimError::too_many(format!(
                     "the group has more than {MAX_INLINE_MEMBERS} members, more than one response carries; read it with \
                      excludedAttributes=members"
@@ -170,7 +170,7 @@ pub(super) async fn present_in(
             }
         }
         Resource::User if proj.includes("groups", Returned::Request) => {
-            let groups = directory.groups_of(tenant, &s.id).await?;
+            let groups = directory.groups_of(caller, &s.id).await?;
             set(&mut v, "groups", groups.iter().map(|(id, name)| refs("Groups", id, Some(name), "direct")).collect());
         }
         _ => {}

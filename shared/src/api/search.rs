@@ -40,7 +40,7 @@ pub async fn handle(app: &App, req: ScimRequest) -> Result<Response<Bytes>, ApiE
     for (res, mut q) in queries {
         q.start_index = skip + 1;
         q.count = room;
-        let page = app.directory.list(&req.tenant, res, &q).await?;
+        let page = app.directory.list(&req.caller, res, &q).await?;
         total += page.total;
         skip = skip.saturating_sub(page.total);
         room = room.saturating_sub(page.resources.len());

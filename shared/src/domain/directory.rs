@@ -1,22 +1,24 @@
 //! Users and groups of a tenant: create, read, replace, patch and delete, keeping the
-//! uniqueness markers, externalId index entries and counters in the same
-//! transaction as the record they describe.
+//! uniqueness markers, externalId index entries, counters and activity entries in the same
+//! transaction as the record they describe. Who may change what is `actor`'s rule.
 
+use super::activity::{self, Entry};
+use super::actor::{Access, Caller, Owner, Source};
 use super::error::{DomainError, DomainResult};
+use super::indexes::{index_writes, marker_target};
 use super::members::{self, MemberRecord};
 use super::plan;
 use super::records::{Stored, new_id, now, valid_id};
+use super::retry::{Tries, backoff};
 use super::tenant::TenantId;
 use crate::scim::patch::{self, MemberOp, MemberRef};
 use crate::scim::resource::normalize;
-use crate::scim::schema::{GROUP_TYPE, ResourceType, USER_TYPE};
+use crate::scim::schema::{GROUP_TYPE, ResourceType, SOURCE_SCHEMA, USER_TYPE};
 use crate::store::keys::{self, Kind};
-use crate::store::{Condition, Item, Key, MAX_TRANSACTION_WRITES, StoreError, Table, Write};
-use serde_json::Value;
+use crate::store::{Condition, Item, MAX_TRANSACTION_WRITES, StoreError, Table, Write};
+use serde_json::{Map, Value};
 use std::sync::Arc;
-
-/// Attempts at a read-modify-write before giving up with [`DomainError::Busy`].
-const ATTEMPTS: usize = 8;
+use std::time::Duration;
 
 /// Which resource a call is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +40,7 @@ impl Resource {
             Self::Group => Kind::Group,
         }
     }
-    fn noun(self) -> &'static str {
+    pub(crate) fn noun(self) -> &'static str {
         match self {
             Self::User => "user",
             Self::Group => "group",
@@ -56,6 +58,8 @@ impl Resource {
 #[derive(Clone)]
 pub struct Directory {
     pub(crate) table: Arc<dyn Table>,
+    /// How long activity entries are kept.
+    pub(crate) retention: Duration,
 }
 
 /// A failed commit, before it is turned into what the client sees.
@@ -88,11 +92,25 @@ impl From<StoreError> for CommitError {
     }
 }
 
+/// What a change is, for its activity entries.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Why {
+    Write,
+    /// A provisioning write that takes a manual record over.
+    Claim,
+}
+
 impl Directory {
     pub fn new(table: Arc<dyn Table>) -> Self {
-        Self { table }
+        Self { table, retention: activity::DEFAULT_RETENTION }
     }
 
+    pub fn with_retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// A record as stored, whoever owns it.
     pub async fn get(&self, t: &TenantId, res: Resource, id: &str) -> DomainResult<Stored> {
         if !valid_id(id) {
             return Err(self.not_found(res, id));
@@ -105,47 +123,109 @@ impl Directory {
         Stored::decode(&item.body, item.version)
     }
 
-    pub async fn create(&self, t: &TenantId, res: Resource, body: &Value) -> DomainResult<Stored> {
+    /// A record as `c` may see it: one it cannot see does not exist for it.
+    pub async fn get_as(&self, c: &Caller, res: Resource, id: &str) -> DomainResult<Stored> {
+        let s = self.get(&c.tenant, res, id).await?;
+        if c.sees(&s.source) { Ok(s) } else { Err(self.not_found(res, id)) }
+    }
+
+    pub async fn create(&self, c: &Caller, res: Resource, body: &Value) -> DomainResult<Stored> {
         let mut attrs = normalize(body, res.rt())?;
+        attrs.remove(SOURCE_SCHEMA);
         let members = take_members(&mut attrs, res);
         let at = now();
-        let stored = Stored { id: new_id(), created: at.clone(), last_modified: at, attrs, version: 1 };
-        let mut head = vec![Write::Put { item: self.item(t, res, &stored)?, cond: Condition::NotExists }];
-        head.extend(index_writes(t, res, None, Some(&stored)));
-        let add = members.map(|m| vec![MemberOp::Add(m)]).unwrap_or_default();
-        self.commit(t, &stored, head, add).await.map_err(|e| self.explain(e, res, &stored))?;
-        Ok(stored)
+        let stored = Stored {
+            id: new_id(),
+            created: at.clone(),
+            last_modified: at,
+            attrs,
+            source: c.actor.source(),
+            version: 1,
+        };
+        let mut head = vec![Write::Put { item: self.item(&c.tenant, res, &stored)?, cond: Condition::NotExists }];
+        head.extend(index_writes(&c.tenant, res, None, Some(&stored)));
+        let mut entries = vec![Entry::record("created", res, &stored)];
+        let provisioned = c.actor.owner() != Owner::Manual;
+        if res == Resource::User && provisioned && c.settings.send_enrollment_email && has_email(&stored) {
+            entries.push(Entry::record("enrollment_requested", res, &stored));
+        }
+        head.extend(activity::writes(c, &entries, self.retention)?);
+        let add = members.clone().map(|m| vec![MemberOp::Add(m)]).unwrap_or_default();
+        match self.commit(c, &stored, head, add).await {
+            Ok(()) => Ok(stored),
+            Err(CommitError::Condition(1)) if c.access(&Source::Manual) == Access::Claim => {
+                self.claim(c, res, &stored, members).await
+            }
+            Err(e) => Err(self.explain(e, res, &stored)),
+        }
+    }
+
+    /// A provisioning create whose name is a manual record's: that record is taken over
+    /// (id and memberships kept) with the created attributes, or 409 if it is not manual.
+    async fn claim(
+        &self,
+        c: &Caller,
+        res: Resource,
+        wanted: &Stored,
+        members: Option<Vec<MemberRef>>,
+    ) -> DomainResult<Stored> {
+        let conflict = || {
+            DomainError::Conflict(format!(
+                "a {} with {} '{}' already exists",
+                res.noun(),
+                res.unique_attr(),
+                wanted.unique_name(res.rt())
+            ))
+        };
+        let marker = keys::name_marker(c.tenant.as_str(), res.kind(), wanted.unique_name(res.rt()));
+        let Some(id) = self.table.get(&marker).await?.as_ref().and_then(marker_target) else { return Err(conflict()) };
+        let ops = members.map(|m| vec![MemberOp::Add(m)]).unwrap_or_default();
+        let attrs = wanted.attrs.clone();
+        let claimed = self
+            .update(c, res, &id, None, Why::Claim, |old| {
+                if old.source.owner() != Owner::Manual {
+                    return Err(conflict());
+                }
+                Ok((attrs.clone(), ops.clone()))
+            })
+            .await;
+        match claimed {
+            Err(DomainError::NotFound(_)) => Err(conflict()),
+            other => other,
+        }
     }
 
     pub async fn replace(
         &self,
-        t: &TenantId,
+        c: &Caller,
         res: Resource,
         id: &str,
         body: &Value,
         if_match: Option<u64>,
     ) -> DomainResult<Stored> {
         let mut attrs = normalize(body, res.rt())?;
+        attrs.remove(SOURCE_SCHEMA);
         let members = take_members(&mut attrs, res);
         let member_ops = match (res, members) {
             (Resource::Group, m) => vec![MemberOp::Replace(m.unwrap_or_default())],
             (Resource::User, _) => Vec::new(),
         };
-        self.update(t, res, id, if_match, move |_| Ok((attrs.clone(), member_ops.clone()))).await
+        self.update(c, res, id, if_match, Why::Write, move |_| Ok((attrs.clone(), member_ops.clone()))).await
     }
 
     pub async fn patch(
         &self,
-        t: &TenantId,
+        c: &Caller,
         res: Resource,
         id: &str,
         body: &Value,
         if_match: Option<u64>,
     ) -> DomainResult<Stored> {
         let ops = patch::parse(body, res.rt())?;
-        self.update(t, res, id, if_match, |old| {
+        self.update(c, res, id, if_match, Why::Write, |old| {
             let mut attrs = old.attrs.clone();
             let member_ops = patch::apply(&mut attrs, &ops, res.rt())?;
+            attrs.remove(SOURCE_SCHEMA);
             Ok((attrs, member_ops))
         })
         .await
@@ -157,28 +237,39 @@ impl Directory {
     /// changes of distinct members all succeed.
     async fn update<F>(
         &self,
-        t: &TenantId,
+        c: &Caller,
         res: Resource,
         id: &str,
         if_match: Option<u64>,
+        why: Why,
         change: F,
     ) -> DomainResult<Stored>
     where
-        F: Fn(&Stored) -> DomainResult<(serde_json::Map<String, Value>, Vec<MemberOp>)>,
+        F: Fn(&Stored) -> DomainResult<(Map<String, Value>, Vec<MemberOp>)>,
     {
+        let t = &c.tenant;
         let mut tries = Tries::new();
         while let Some(attempt) = tries.next() {
-            let old = self.get(t, res, id).await?;
+            let old = match why {
+                Why::Claim => self.get(t, res, id).await?,
+                Why::Write => self.get_as(c, res, id).await?,
+            };
+            let claim = match c.access(&old.source) {
+                Access::Write => false,
+                Access::Claim => true,
+                Access::ReadOnly => return Err(DomainError::Owned(c.refusal(res.noun(), id, &old.source))),
+            };
             if if_match.is_some_and(|v| v != old.version) {
                 return Err(DomainError::PreconditionFailed);
             }
             let (attrs, member_ops) = change(&old)?;
-            if attrs == old.attrs && member_ops.is_empty() {
+            if attrs == old.attrs && member_ops.is_empty() && !claim {
                 return Ok(old);
             }
             let key = keys::resource(t.as_str(), res.kind(), id);
-            let members_only = attrs == old.attrs;
-            let new = Stored { attrs, last_modified: now(), version: old.version + 1, ..old.clone() };
+            let members_only = attrs == old.attrs && !claim;
+            let source = if claim { c.actor.source() } else { old.source.clone() };
+            let new = Stored { attrs, source, last_modified: now(), version: old.version + 1, ..old.clone() };
             let mut head = if members_only {
                 let cond = if if_match.is_some() { Condition::Version(old.version) } else { Condition::Exists };
                 vec![Write::Touch { key, cond }]
@@ -186,12 +277,13 @@ impl Directory {
                 vec![Write::Put { item: self.item(t, res, &new)?, cond: Condition::Version(old.version) }]
             };
             head.extend(index_writes(t, res, Some(&old), Some(&new)));
-            match self.commit(t, &new, head, member_ops).await {
+            head.extend(activity::writes(c, &update_entries(res, &old, &new, claim), self.retention)?);
+            match self.commit(c, &new, head, member_ops).await {
                 // A touch leaves the body as it was; the version is read back for the ETag.
                 Ok(()) if members_only => return self.get(t, res, id).await,
                 Ok(()) => return Ok(new),
                 Err(CommitError::Condition(0)) if if_match.is_some() => return Err(DomainError::PreconditionFailed),
-                Err(CommitError::Condition(0)) if members_only => return Err(self.not_found(res, id)),
+                // Gone (the next read says so) or changed since the read: read again.
                 Err(CommitError::Condition(0)) => backoff(attempt).await,
                 Err(CommitError::Locked) => {
                     tries.waited(plan::wait_for(self.table.as_ref(), t, res.kind(), id, tries.deadline).await)?
@@ -205,11 +297,11 @@ impl Directory {
     /// Deletes a resource with its memberships: in one transaction, conditioned on the version
     /// read (a membership added since then has touched a user, and an added member has touched
     /// the group), or, past one transaction's size, as a pending clean-up (`plan`).
-    pub async fn delete(&self, t: &TenantId, res: Resource, id: &str, if_match: Option<u64>) -> DomainResult<()> {
-        let table = self.table.as_ref();
+    pub async fn delete(&self, c: &Caller, res: Resource, id: &str, if_match: Option<u64>) -> DomainResult<()> {
+        let (t, table) = (&c.tenant, self.table.as_ref());
         let mut tries = Tries::new();
         while let Some(attempt) = tries.next() {
-            let old = match self.get(t, res, id).await {
+            let old = match self.get_as(c, res, id).await {
                 Ok(old) => old,
                 Err(e @ DomainError::NotFound(_)) => {
                     // A clean-up left behind by a failed DELETE is finished by its retry.
@@ -218,6 +310,9 @@ impl Directory {
                 }
                 Err(e) => return Err(e),
             };
+            if c.access(&old.source) != Access::Write {
+                return Err(DomainError::Owned(c.refusal(res.noun(), id, &old.source)));
+            }
             if if_match.is_some_and(|v| v != old.version) {
                 return Err(DomainError::PreconditionFailed);
             }
@@ -226,6 +321,7 @@ impl Directory {
                 cond: Condition::Version(old.version),
             }];
             head.extend(index_writes(t, res, Some(&old), None));
+            head.extend(activity::writes(c, &[Entry::record("deleted", res, &old)], self.retention)?);
             // Each membership is two deletions; the rest of the transaction is the head and a check.
             let room = (MAX_TRANSACTION_WRITES - head.len() - 1) / 2;
             let result = if let Some(links) = members::links(table, t, res, id, room).await? {
@@ -265,9 +361,9 @@ impl Directory {
         members::list_at_most(self, t, group_id, most).await
     }
 
-    /// The groups a user belongs to, as (group id, displayName).
-    pub async fn groups_of(&self, t: &TenantId, user_id: &str) -> DomainResult<Vec<(String, String)>> {
-        members::groups_of(self, t, user_id).await
+    /// The groups a user belongs to that `c` sees, as (group id, displayName).
+    pub async fn groups_of(&self, c: &Caller, user_id: &str) -> DomainResult<Vec<(String, String)>> {
+        members::groups_of(self, c, user_id).await
     }
 
     /// Completes every abandoned multi-transaction change of a tenant (all pending ones with
@@ -279,7 +375,7 @@ impl Directory {
     pub(crate) fn item(&self, t: &TenantId, res: Resource, s: &Stored) -> DomainResult<Item> {
         Ok(Item {
             key: keys::resource(t.as_str(), res.kind(), &s.id),
-            gsi1: Some(keys::listed(t.as_str(), res.kind(), &s.id)),
+            gsi1: Some(keys::listed(t.as_str(), res.kind(), s.source.owner().name(), &s.id)),
             version: s.version,
             count: 0,
             body: s.encode(res.noun())?,
@@ -287,11 +383,11 @@ impl Directory {
         })
     }
 
-    async fn commit(&self, t: &TenantId, s: &Stored, head: Vec<Write>, ops: Vec<MemberOp>) -> Result<(), CommitError> {
+    async fn commit(&self, c: &Caller, s: &Stored, head: Vec<Write>, ops: Vec<MemberOp>) -> Result<(), CommitError> {
         if ops.is_empty() {
             return Ok(self.table.transact(head).await?);
         }
-        members::commit_with_members(self, t, &s.id, head, ops).await
+        members::commit_with_members(self, c, s, head, ops).await
     }
 
     fn not_found(&self, res: Resource, id: &str) -> DomainError {
@@ -313,92 +409,34 @@ impl Directory {
     }
 }
 
-/// The retry budget of one write: [`ATTEMPTS`] lost races, while waiting for other writers'
-/// pending changes (which queue, rather than race) is bounded by time instead, [`LOCK_BUDGET`].
-struct Tries {
-    lost: usize,
-    waited: bool,
-    deadline: std::time::Instant,
+/// The entries of an update: claimed, deactivated / reactivated (a user's `active` flipped)
+/// or updated, with the names of what changed; none for a change of members only (those have
+/// their own entries).
+fn update_entries(res: Resource, old: &Stored, new: &Stored, claim: bool) -> Vec<Entry> {
+    let changed = activity::changed(&old.attrs, &new.attrs);
+    if changed.is_empty() && !claim {
+        return Vec::new();
+    }
+    let active = |s: &Stored| s.attrs.get("active").and_then(Value::as_bool) != Some(false);
+    let kind = match (claim, res, active(old), active(new)) {
+        (true, ..) => "claimed",
+        (false, Resource::User, true, false) => "deactivated",
+        (false, Resource::User, false, true) => "reactivated",
+        _ => "updated",
+    };
+    let mut e = Entry::record(kind, res, new);
+    e.changed = changed;
+    vec![e]
 }
 
-/// How long one request may spend queueing behind other writers' pending changes: below the
-/// functions' 15 s timeout.
-const LOCK_BUDGET: std::time::Duration = std::time::Duration::from_secs(12);
-
-impl Tries {
-    fn new() -> Self {
-        Self { lost: 0, waited: false, deadline: std::time::Instant::now() + LOCK_BUDGET }
-    }
-
-    /// The number of races lost so far, or `None` when the budget is spent.
-    fn next(&mut self) -> Option<usize> {
-        if std::mem::take(&mut self.waited) {
-            return (std::time::Instant::now() < self.deadline).then_some(self.lost);
-        }
-        let n = self.lost;
-        self.lost += 1;
-        (n < ATTEMPTS).then_some(n)
-    }
-
-    /// After waiting out another writer's change: the next try does not count as a lost race.
-    fn waited(&mut self, wait: DomainResult<()>) -> DomainResult<()> {
-        self.waited = true;
-        wait
-    }
-}
-
-/// A short, jittered pause before retrying a lost race, so that racing writers spread out.
-async fn backoff(attempt: usize) {
-    let base = 1u64 << attempt.min(6);
-    let jitter = rand::random::<u64>() % (base + 1);
-    tokio::time::sleep(std::time::Duration::from_millis(base + jitter)).await;
+fn has_email(s: &Stored) -> bool {
+    let Some(Value::Array(emails)) = s.attrs.get("emails") else { return false };
+    emails.iter().any(|e| e.get("value").and_then(Value::as_str).is_some_and(|v| !v.trim().is_empty()))
 }
 
 /// Group members arrive inside the resource on POST/PUT; they are stored apart.
-fn take_members(attrs: &mut serde_json::Map<String, Value>, res: Resource) -> Option<Vec<MemberRef>> {
+fn take_members(attrs: &mut Map<String, Value>, res: Resource) -> Option<Vec<MemberRef>> {
     let name = res.rt().external_members?;
     let Some(Value::Array(items)) = attrs.remove(name) else { return None };
     Some(MemberRef::from_normalized(&items))
-}
-
-/// The index items that change between `old` and `new` (either may be absent). The
-/// name marker, when written, comes first: `explain` relies on its position.
-fn index_writes(t: &TenantId, res: Resource, old: Option<&Stored>, new: Option<&Stored>) -> Vec<Write> {
-    let (t, kind, rt) = (t.as_str(), res.kind(), res.rt());
-    let mut writes = Vec::new();
-    let name = |s: &Stored| keys::fold(s.unique_name(rt));
-    if old.map(name) != new.map(name) {
-        if let Some(n) = new {
-            let marker = Item::new(keys::name_marker(t, kind, n.unique_name(rt)), n.id.clone().into_bytes());
-            writes.push(Write::Put { item: marker, cond: Condition::NotExists });
-        }
-        if let Some(o) = old {
-            writes.push(Write::Delete { key: keys::name_marker(t, kind, o.unique_name(rt)), cond: Condition::None });
-        }
-    }
-    let xid = |s: &Stored| s.external_id().map(|x| keys::external_id(t, kind, x, &s.id));
-    if old.and_then(xid) != new.and_then(xid) {
-        if let Some(k) = new.and_then(xid) {
-            writes.push(Write::Put { item: Item::new(k, Vec::new()), cond: Condition::None });
-        }
-        if let Some(k) = old.and_then(xid) {
-            writes.push(Write::Delete { key: k, cond: Condition::None });
-        }
-    }
-    let id = new.or(old).map(|s| s.id.as_str()).unwrap_or_default();
-    match (old, new) {
-        (None, Some(_)) => writes.push(Write::Add { key: keys::counter(t, kind, id), delta: 1 }),
-        (Some(_), None) => writes.push(Write::Add { key: keys::counter(t, kind, id), delta: -1 }),
-        _ => {}
-    }
-    writes
-}
-
-/// The id a uniqueness marker points at.
-pub(crate) fn marker_target(item: &Item) -> Option<String> {
-    String::from_utf8(item.body.clone()).ok()
-}
-
-pub(crate) fn key_of(t: &TenantId, res: Resource, id: &str) -> Key {
-    keys::resource(t.as_str(), res.kind(), id)
 }

@@ -13,6 +13,10 @@ pub enum DomainError {
     /// A uniqueness rule (userName, group displayName) would be broken.
     #[error("{0}")]
     Conflict(String),
+    /// The record belongs to another source and is read-only to this caller (the message
+    /// names the owner).
+    #[error("{0}")]
+    Owned(String),
     /// A limit would be exceeded (live tokens per tenant).
     #[error("{0}")]
     TooMany(String),

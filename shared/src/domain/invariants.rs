@@ -5,6 +5,7 @@
 //! every backend.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+use super::actor::Owner;
 use super::directory::{Directory, Resource};
 use super::members::query_all;
 use super::records::Stored;
@@ -91,13 +92,18 @@ pub async fn check(dir: &Directory, t: &TenantId, u: &Universe) -> Vec<String> {
                 bad.push(format!("{res:?} externalId {x}: index {listed:?}, records {holding:?}"));
             }
         }
-        // The counters equal the number of live records.
-        let shards: Vec<_> = (0..COUNTER_SHARDS).map(|s| keys::counter_shard(ts, res.kind(), s)).collect();
-        let counted: i64 = table.get_many(&shards).await.unwrap().iter().map(|i| i.count).sum();
-        if usize::try_from(counted).ok() != Some(live.len()) {
-            bad.push(format!("{res:?} counter says {counted}, {} live", live.len()));
+        // Each owner's counters equal the number of its live records.
+        for owner in Owner::ALL {
+            let shards: Vec<_> =
+                (0..COUNTER_SHARDS).map(|s| keys::counter_shard(ts, res.kind(), owner.name(), s)).collect();
+            let counted: i64 = table.get_many(&shards).await.unwrap().iter().map(|i| i.count).sum();
+            let mine = live.values().filter(|s| s.source.owner() == owner).count();
+            if usize::try_from(counted).ok() != Some(mine) {
+                bad.push(format!("{res:?} {} counter says {counted}, {mine} live", owner.name()));
+            }
         }
     }
+    bad.extend(super::invariants_log::check(dir, t, u, &live_users, &live_groups).await);
     let pending = table.query(&Query::new(Index::Gsi1, keys::pending_list(ts), "", 100)).await.unwrap();
     if !pending.items.is_empty() {
         bad.push(format!("{} changes left pending", pending.items.len()));
@@ -119,17 +125,20 @@ async fn live(
             out.insert(id.clone(), s);
         }
     }
-    let listed = query_all_gsi(dir, t, res.kind()).await;
-    let known: BTreeSet<&String> = out.keys().collect();
-    let listed_known: BTreeSet<&String> = listed.iter().filter(|id| ids.contains(*id)).collect();
-    if known != listed_known {
-        bad.push(format!("{res:?} collection lists {listed_known:?}, records {known:?}"));
+    // Each owner's collection lists exactly its live records.
+    for owner in Owner::ALL {
+        let listed = query_all_gsi(dir, t, res.kind(), owner).await;
+        let known: BTreeSet<&String> = out.values().filter(|s| s.source.owner() == owner).map(|s| &s.id).collect();
+        let listed_known: BTreeSet<&String> = listed.iter().filter(|id| ids.contains(*id)).collect();
+        if known != listed_known {
+            bad.push(format!("{res:?} {} collection lists {listed_known:?}, records {known:?}", owner.name()));
+        }
     }
     out
 }
 
-async fn query_all_gsi(dir: &Directory, t: &TenantId, kind: Kind) -> Vec<String> {
-    let mut q = Query::new(Index::Gsi1, keys::collection(t.as_str(), kind), "", 1000);
+async fn query_all_gsi(dir: &Directory, t: &TenantId, kind: Kind, owner: Owner) -> Vec<String> {
+    let mut q = Query::new(Index::Gsi1, keys::collection(t.as_str(), kind, owner.name()), "", 1000);
     let mut ids = Vec::new();
     loop {
         let page = dir.table.query(&q).await.unwrap();

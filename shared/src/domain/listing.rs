@@ -2,9 +2,11 @@
 //! `externalId` is answered from an index; other filters scan the tenant's
 //! collection (GSI1) and evaluate the filter on each resource.
 
-use super::directory::{Directory, Resource, key_of, marker_target};
+use super::actor::{Caller, Owner};
+use super::directory::{Directory, Resource};
 use super::error::DomainError;
 use super::error::DomainResult;
+use super::indexes::{key_of, marker_target};
 use super::members::{get_all, query_all};
 use super::records::{Stored, valid_id};
 use super::tenant::TenantId;
@@ -40,30 +42,49 @@ pub struct ListPage {
 }
 
 impl Directory {
-    pub async fn list(&self, t: &TenantId, res: Resource, q: &ListQuery) -> DomainResult<ListPage> {
-        let rt = res.rt();
+    /// A page of what `c` sees: the collections of the owners visible to it, one after the
+    /// other (each in id order).
+    pub async fn list(&self, c: &Caller, res: Resource, q: &ListQuery) -> DomainResult<ListPage> {
+        let (rt, t, owners) = (res.rt(), &c.tenant, c.visible());
         let skip = q.start_index - 1;
         let all = match self.indexed_candidates(t, res, q).await? {
             Some(candidates) => {
-                let mut found: Vec<Stored> =
-                    candidates.into_iter().filter(|s| q.filter.as_ref().is_none_or(|f| keep(f, s, rt))).collect();
+                let mut found: Vec<Stored> = candidates
+                    .into_iter()
+                    .filter(|s| c.sees(&s.source) && q.filter.as_ref().is_none_or(|f| keep(f, s, rt)))
+                    .collect();
                 found.sort_by(|a, b| a.id.cmp(&b.id));
                 found
             }
             None if q.filter.is_none() && q.sort_by.is_none() => {
-                let total = self.count(t, res).await?;
+                let counts = self.counts(t, res, &owners).await?;
+                let total = counts.iter().sum();
                 if skip > MAX_SKIP && skip < total {
                     return Err(too_many("this startIndex passes over", MAX_SKIP));
                 }
-                let resources = if q.count == 0 { Vec::new() } else { self.page(t, res, skip, q.count).await? };
+                let mut resources = Vec::new();
+                let (mut skip, mut want) = (skip, q.count);
+                for (owner, n) in owners.iter().zip(counts) {
+                    if want == 0 {
+                        break;
+                    }
+                    if skip >= n {
+                        skip -= n;
+                        continue;
+                    }
+                    let got = self.page(t, res, *owner, skip, want).await?;
+                    want -= got.len().min(want);
+                    resources.extend(got);
+                    skip = 0;
+                }
                 return Ok(ListPage { total, resources });
             }
             // Without sortBy the walk keeps only the page, however many match.
             None if q.sort_by.is_none() => {
-                let (total, resources) = self.scan(t, res, q.filter.as_ref(), skip, q.count).await?;
+                let (total, resources) = self.scan(t, res, &owners, q.filter.as_ref(), skip, q.count).await?;
                 return Ok(ListPage { total, resources });
             }
-            None => self.scan(t, res, q.filter.as_ref(), 0, usize::MAX).await?.1,
+            None => self.scan(t, res, &owners, q.filter.as_ref(), 0, usize::MAX).await?.1,
         };
         let all = sort(all, q, rt);
         Ok(ListPage { total: all.len(), resources: all.into_iter().skip(skip).take(q.count).collect() })
@@ -111,35 +132,59 @@ impl Directory {
         Ok(None)
     }
 
-    /// Every resource of this kind, in id order, for callers that reconcile a whole tenant
-    /// (the Okta puller): pages of the collection followed by cursor, no bound.
-    pub async fn all(&self, t: &TenantId, res: Resource) -> DomainResult<Vec<Stored>> {
-        let mut q = Query::new(Index::Gsi1, keys::collection(t.as_str(), res.kind()), "", SCAN_PAGE);
+    /// Every resource of this kind `c` sees, for callers that reconcile a whole tenant (the
+    /// Okta puller): pages of the collections followed by cursor, no bound.
+    pub async fn all(&self, c: &Caller, res: Resource) -> DomainResult<Vec<Stored>> {
         let mut out = Vec::new();
-        loop {
-            let page = self.table.query(&q).await?;
-            out.extend(decode_all(page.items)?);
-            match page.next {
-                Some(c) => q.after = Some(c),
-                None => return Ok(out),
+        for owner in c.visible() {
+            let collection = keys::collection(c.tenant.as_str(), res.kind(), owner.name());
+            let mut q = Query::new(Index::Gsi1, collection, "", SCAN_PAGE);
+            loop {
+                let page = self.table.query(&q).await?;
+                out.extend(decode_all(page.items)?);
+                match page.next {
+                    Some(next) => q.after = Some(next),
+                    None => break,
+                }
             }
         }
+        Ok(out)
     }
 
-    /// How many resources of this kind the tenant has, from the sharded counters.
+    /// How many resources of this kind each owner has, from the sharded counters (one batch).
+    pub async fn counts(&self, t: &TenantId, res: Resource, owners: &[Owner]) -> DomainResult<Vec<usize>> {
+        let shard = |o: &Owner, s| keys::counter_shard(t.as_str(), res.kind(), o.name(), s);
+        let keys: Vec<_> = owners.iter().flat_map(|o| (0..COUNTER_SHARDS).map(move |s| shard(o, s))).collect();
+        let mut by_key = std::collections::HashMap::new();
+        for chunk in keys.chunks(100) {
+            by_key.extend(self.table.get_many(chunk).await?.into_iter().map(|i| (i.key, i.count)));
+        }
+        owners
+            .iter()
+            .map(|o| {
+                let n: i64 = (0..COUNTER_SHARDS).filter_map(|s| by_key.get(&shard(o, s))).sum();
+                usize::try_from(n).map_err(|_| super::members::undecodable("resource counter", n))
+            })
+            .collect()
+    }
+
+    /// How many resources of this kind the tenant has, whoever owns them.
     pub async fn count(&self, t: &TenantId, res: Resource) -> DomainResult<usize> {
-        let shards: Vec<_> = (0..COUNTER_SHARDS).map(|s| keys::counter_shard(t.as_str(), res.kind(), s)).collect();
-        let total: i64 = self.table.get_many(&shards).await?.iter().map(|i| i.count).sum();
-        Ok(usize::try_from(total).unwrap_or(0))
+        Ok(self.counts(t, res, &Owner::ALL).await?.iter().sum())
     }
 
-    /// One unfiltered page in id order: the store skips to `skip` without reading the
-    /// skipped items.
-    async fn page(&self, t: &TenantId, res: Resource, skip: usize, take: usize) -> DomainResult<Vec<Stored>> {
-        let q = Query {
-            skip,
-            ..Query::new(Index::Gsi1, keys::collection(t.as_str(), res.kind()), "", take.clamp(1, SCAN_PAGE))
-        };
+    /// One unfiltered page of one owner's collection in id order: the store skips to `skip`
+    /// without reading the skipped items.
+    async fn page(
+        &self,
+        t: &TenantId,
+        res: Resource,
+        owner: Owner,
+        skip: usize,
+        take: usize,
+    ) -> DomainResult<Vec<Stored>> {
+        let collection = keys::collection(t.as_str(), res.kind(), owner.name());
+        let q = Query { skip, ..Query::new(Index::Gsi1, collection, "", take.clamp(1, SCAN_PAGE)) };
         Ok(decode_all(self.table.query(&q).await?.items)?.into_iter().take(take).collect())
     }
 
@@ -149,13 +194,16 @@ impl Directory {
         &self,
         t: &TenantId,
         res: Resource,
+        owners: &[Owner],
         filter: Option<&Filter>,
         skip: usize,
         take: usize,
     ) -> DomainResult<(usize, Vec<Stored>)> {
         let rt = res.rt();
-        let mut q = Query::new(Index::Gsi1, keys::collection(t.as_str(), res.kind()), "", SCAN_PAGE);
         let (mut matched, mut out, mut examined) = (0usize, Vec::new(), 0usize);
+        let mut collections = owners.iter().map(|o| keys::collection(t.as_str(), res.kind(), o.name()));
+        let Some(first) = collections.next() else { return Ok((0, out)) };
+        let mut q = Query::new(Index::Gsi1, first, "", SCAN_PAGE);
         loop {
             let page = self.table.query(&q).await?;
             examined += page.items.len();
@@ -172,7 +220,10 @@ impl Directory {
             }
             match page.next {
                 Some(c) => q.after = Some(c),
-                None => return Ok((matched, out)),
+                None => match collections.next() {
+                    Some(next) => q = Query::new(Index::Gsi1, next, "", SCAN_PAGE),
+                    None => return Ok((matched, out)),
+                },
             }
         }
     }
@@ -244,12 +295,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let directory = Directory::new(Arc::new(EmbeddedStore::open(dir.path()).unwrap()));
         let t = TenantId::parse("t").unwrap();
+        let c = Caller::scim_test(&t);
         let n = SCAN_PAGE + 5;
         // Concurrent creates share group commits, so this stays fast.
         let created = join_all((0..n).map(|i| {
             let body = serde_json::json!({"userName": format!("u{i:05}")});
-            let (directory, t) = (directory.clone(), t.clone());
-            async move { directory.create(&t, Resource::User, &body).await }
+            let (directory, c) = (directory.clone(), c.clone());
+            async move { directory.create(&c, Resource::User, &body).await }
         }))
         .await;
         assert!(created.iter().all(Result::is_ok));
@@ -260,7 +312,7 @@ mod tests {
             ..Default::default()
         };
         let q = ListQuery::parse(&params, Resource::User.rt()).unwrap();
-        let page = directory.list(&t, Resource::User, &q).await.unwrap();
+        let page = directory.list(&c, Resource::User, &q).await.unwrap();
         assert_eq!(page.total, n);
         let names: Vec<&str> = page.resources.iter().map(|s| s.unique_name(Resource::User.rt())).collect();
         assert_eq!(names, vec![format!("u{:05}", n - 1), format!("u{:05}", n - 2)]);
@@ -271,11 +323,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let directory = Directory::new(Arc::new(EmbeddedStore::open(dir.path()).unwrap()));
         let t = TenantId::parse("t").unwrap();
+        let c = Caller::scim_test(&t);
         for batch in (0..MAX_EXAMINED + 10).collect::<Vec<_>>().chunks(1000) {
             let created = join_all(batch.iter().map(|i| {
                 let body = serde_json::json!({"userName": format!("u{i:05}"), "externalId": "shared"});
-                let (directory, t) = (directory.clone(), t.clone());
-                async move { directory.create(&t, Resource::User, &body).await }
+                let (directory, c) = (directory.clone(), c.clone());
+                async move { directory.create(&c, Resource::User, &body).await }
             }))
             .await;
             assert!(created.iter().all(Result::is_ok));
@@ -287,22 +340,22 @@ mod tests {
             _ => false,
         };
         let scan = query(ListParams { filter: Some("title eq \"x\""), ..Default::default() });
-        assert!(too_many(directory.list(&t, Resource::User, &scan).await));
+        assert!(too_many(directory.list(&c, Resource::User, &scan).await));
         let sorted = query(ListParams { sort_by: Some("userName"), ..Default::default() });
-        assert!(too_many(directory.list(&t, Resource::User, &sorted).await));
+        assert!(too_many(directory.list(&c, Resource::User, &sorted).await));
         // externalId equality lists every match past one index page, up to the bound.
         let shared = query(ListParams { filter: Some("externalId eq \"shared\""), ..Default::default() });
-        assert!(too_many(directory.list(&t, Resource::User, &shared).await));
+        assert!(too_many(directory.list(&c, Resource::User, &shared).await));
         // Indexed filters and plain pages are not bounded by the tenant's size.
         let one = query(ListParams { filter: Some("userName eq \"u09999\""), ..Default::default() });
-        assert_eq!(directory.list(&t, Resource::User, &one).await.unwrap().total, 1);
+        assert_eq!(directory.list(&c, Resource::User, &one).await.unwrap().total, 1);
         let deep = query(ListParams { start_index: Some("10005"), ..Default::default() });
-        let page = directory.list(&t, Resource::User, &deep).await.unwrap();
+        let page = directory.list(&c, Resource::User, &deep).await.unwrap();
         assert_eq!((page.total, page.resources.len()), (MAX_EXAMINED + 10, 6));
         // A record past the size bound is refused, and nothing is stored.
         let id = page.resources[0].id.clone();
         let big = serde_json::json!({"Operations": [{"op": "replace", "path": "title", "value": "x".repeat(120_000)}]});
-        let refused = directory.patch(&t, Resource::User, &id, &big, None).await;
+        let refused = directory.patch(&c, Resource::User, &id, &big, None).await;
         assert!(matches!(refused, Err(DomainError::TooLarge(_))), "{refused:?}");
         assert!(directory.get(&t, Resource::User, &id).await.unwrap().attrs.get("title").is_none());
     }

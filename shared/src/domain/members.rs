@@ -7,8 +7,11 @@
 //! conditioned on the version it read, so a membership added after that read makes the
 //! delete retry instead of leaving the membership behind.
 
-use super::directory::{CommitError, Directory, Resource, key_of};
+use super::activity;
+use super::actor::{Caller, Owner};
+use super::directory::{CommitError, Directory, Resource};
 use super::error::{DomainError, DomainResult};
+use super::indexes::key_of;
 use super::plan::{self, Pending, Step};
 use super::records::{Stored, valid_id};
 use super::tenant::TenantId;
@@ -50,8 +53,18 @@ pub(crate) fn undecodable(what: &str, e: impl std::fmt::Display) -> DomainError 
 
 /// Every item of a table partition whose sort key starts with `sk_prefix`, following pages.
 pub(crate) async fn query_all(table: &dyn Table, pk: String, sk_prefix: &str) -> DomainResult<Vec<Item>> {
+    query_all_index(table, Index::Table, pk, sk_prefix).await
+}
+
+/// [`query_all`] in either index.
+pub(crate) async fn query_all_index(
+    table: &dyn Table,
+    index: Index,
+    pk: String,
+    sk_prefix: &str,
+) -> DomainResult<Vec<Item>> {
     let mut out = Vec::new();
-    let mut q = Query::new(Index::Table, pk, sk_prefix, PAGE);
+    let mut q = Query::new(index, pk, sk_prefix, PAGE);
     loop {
         let page = table.query(&q).await?;
         out.extend(page.items);
@@ -127,7 +140,7 @@ fn overlay(t: &TenantId, group_id: &str, items: &[Item]) -> DomainResult<Vec<Mem
     if let Some(lock) = lock {
         for step in lock.steps(&chunks)? {
             match step {
-                Step::Add { user, display } => members.insert(user, display),
+                Step::Add { user, display } | Step::Display { user, display } => members.insert(user, display),
                 Step::Remove { user } => members.remove(&user),
             };
         }
@@ -135,15 +148,19 @@ fn overlay(t: &TenantId, group_id: &str, items: &[Item]) -> DomainResult<Vec<Mem
     Ok(members.into_iter().map(|(user_id, display)| MemberRecord { user_id, display }).collect())
 }
 
-/// The groups a user belongs to, as (group id, displayName), from the user's partition.
-pub(crate) async fn groups_of(dir: &Directory, t: &TenantId, user_id: &str) -> DomainResult<Vec<(String, String)>> {
-    let table = dir.table.as_ref();
+/// The groups a user belongs to that `c` sees, as (group id, displayName), from the user's
+/// partition.
+pub(crate) async fn groups_of(dir: &Directory, c: &Caller, user_id: &str) -> DomainResult<Vec<(String, String)>> {
+    let (t, table) = (&c.tenant, dir.table.as_ref());
     let items = query_all(table, keys::partition(t.as_str(), Kind::User, user_id), keys::GROUP_OF_PREFIX).await?;
     let keys: Vec<Key> =
         items.iter().filter_map(|i| keys::group_of_id(&i.key.sk)).map(|g| key_of(t, Resource::Group, g)).collect();
     let mut groups = Vec::new();
     for item in get_all(table, &keys).await? {
         let g = Stored::decode(&item.body, item.version)?;
+        if !c.sees(&g.source) {
+            continue;
+        }
         let name = g.unique_name(&GROUP_TYPE).to_owned();
         groups.push((g.id, name));
     }
@@ -172,7 +189,7 @@ pub(crate) async fn links(
 
 /// The removal of the membership named by sort key `sk` in the partition of `res` `id`.
 pub(crate) fn removal(t: &TenantId, res: Resource, id: &str, sk: &str) -> DomainResult<Vec<Write>> {
-    let step = |group: &str, user: &str| step_writes(t, group, &Step::Remove { user: user.to_owned() });
+    let step = |group: &str, user: &str| step_writes(t, group, &Step::Remove { user: user.to_owned() }, false);
     match res {
         Resource::User => keys::group_of_id(sk).map(|g| step(g, id)),
         Resource::Group => keys::member_user_id(sk).map(|u| step(id, u)),
@@ -181,21 +198,28 @@ pub(crate) fn removal(t: &TenantId, res: Resource, id: &str, sk: &str) -> Domain
 }
 
 /// The writes of one step: both sides of the membership, and for an addition a touch of the
-/// user's record, which fails (and so drops the step) if the user is gone.
-pub(crate) fn step_writes(t: &TenantId, group_id: &str, step: &Step) -> DomainResult<Vec<Write>> {
+/// user's record, which fails (and so drops the step) if the user is gone. `strict` (one
+/// transaction) also conditions the group side on the membership's absence (addition) or
+/// presence (removal), so of two concurrent writers making the same change exactly one
+/// commits it, and only that one records it; a plan's steps are idempotent instead, as a
+/// settled plan re-applies them.
+pub(crate) fn step_writes(t: &TenantId, group_id: &str, step: &Step, strict: bool) -> DomainResult<Vec<Write>> {
     let t_ = t.as_str();
+    let when = |c: Condition| if strict { c } else { Condition::None };
+    let put_member = |user: &str, display: &Option<String>, cond: Condition| -> DomainResult<Write> {
+        let body =
+            serde_json::to_vec(&MemberBody { display: display.clone() }).map_err(|e| undecodable("membership", e))?;
+        Ok(Write::Put { item: Item::new(keys::member(t_, group_id, user), body), cond })
+    };
     Ok(match step {
-        Step::Add { user, display } => {
-            let body = serde_json::to_vec(&MemberBody { display: display.clone() })
-                .map_err(|e| undecodable("membership", e))?;
-            vec![
-                Write::Put { item: Item::new(keys::member(t_, group_id, user), body), cond: Condition::None },
-                Write::Put { item: Item::new(keys::group_of(t_, user, group_id), Vec::new()), cond: Condition::None },
-                Write::Touch { key: key_of(t, Resource::User, user), cond: Condition::Exists },
-            ]
-        }
+        Step::Add { user, display } => vec![
+            put_member(user, display, when(Condition::NotExists))?,
+            Write::Put { item: Item::new(keys::group_of(t_, user, group_id), Vec::new()), cond: Condition::None },
+            Write::Touch { key: key_of(t, Resource::User, user), cond: Condition::Exists },
+        ],
+        Step::Display { user, display } => vec![put_member(user, display, when(Condition::Exists))?],
         Step::Remove { user } => vec![
-            Write::Delete { key: keys::member(t_, group_id, user), cond: Condition::None },
+            Write::Delete { key: keys::member(t_, group_id, user), cond: when(Condition::Exists) },
             Write::Delete { key: keys::group_of(t_, user, group_id), cond: Condition::None },
         ],
     })
@@ -208,12 +232,7 @@ struct Change {
     remove: BTreeSet<String>,
 }
 
-async fn fold(
-    dir: &Directory,
-    t: &TenantId,
-    group_id: &str,
-    ops: Vec<MemberOp>,
-) -> DomainResult<(Change, Option<Vec<MemberRecord>>)> {
+async fn fold(dir: &Directory, t: &TenantId, group_id: &str, ops: Vec<MemberOp>) -> DomainResult<Change> {
     let needs_current = ops.iter().any(|o| matches!(o, MemberOp::RemoveWhere(_) | MemberOp::Replace(_)));
     let current = if needs_current { Some(list(dir, t, group_id).await?) } else { None };
     let now = current.as_deref().unwrap_or(&[]);
@@ -245,59 +264,116 @@ async fn fold(
             c.remove.insert(id);
         }
     }
-    Ok((c, current))
+    Ok(c)
 }
 
-/// The steps of a change: additions of users that exist (unknown ids are ignored, as Entra's
-/// reference expects), with the display text given or the user's displayName; removals.
-async fn steps(
-    dir: &Directory,
-    t: &TenantId,
-    change: Change,
-    current: Option<&[MemberRecord]>,
-) -> DomainResult<Vec<Step>> {
+/// The steps of a change: additions of users that exist and `c` sees (unknown ids are
+/// ignored, as Entra's reference expects), with the display text given or the user's
+/// displayName; removals of members. What is already so is left out: the memberships
+/// named are read first. A manual user cannot join a provisioned group.
+async fn steps(dir: &Directory, c: &Caller, group: &Stored, change: Change) -> DomainResult<Vec<Step>> {
+    let t = &c.tenant;
+    let named: Vec<Key> = change
+        .add
+        .keys()
+        .chain(change.remove.iter())
+        .filter(|id| valid_id(id))
+        .map(|u| keys::member(t.as_str(), &group.id, u))
+        .collect();
+    let mut present = BTreeMap::new();
+    for item in get_all(dir.table.as_ref(), &named).await? {
+        let m = member_record(&item)?;
+        present.insert(m.user_id, m.display);
+    }
     let wanted: Vec<Key> =
         change.add.keys().filter(|id| valid_id(id)).map(|id| key_of(t, Resource::User, id)).collect();
-    let unchanged: BTreeMap<&str, &Option<String>> =
-        current.unwrap_or(&[]).iter().map(|m| (m.user_id.as_str(), &m.display)).collect();
     let mut out = Vec::new();
+    let mut users = Vec::new();
     for user in get_all(dir.table.as_ref(), &wanted).await? {
-        let u = Stored::decode(&user.body, user.version)?;
+        users.push(Stored::decode(&user.body, user.version)?);
+    }
+    users.sort_by(|a, b| a.id.cmp(&b.id));
+    for u in users {
+        if !c.sees(&u.source) {
+            continue;
+        }
+        if u.source.owner() == Owner::Manual && group.source.owner() != Owner::Manual {
+            return Err(DomainError::Owned(format!(
+                "user {} is managed by the vendor (manual) and cannot join group {}, which is provisioned",
+                u.id, group.id
+            )));
+        }
         let given = change.add.get(&u.id).cloned().flatten();
         let display = given.or_else(|| u.attrs.get("displayName").and_then(Value::as_str).map(str::to_owned));
-        if unchanged.get(u.id.as_str()) != Some(&&display) {
-            out.push(Step::Add { user: u.id, display });
+        match present.get(&u.id) {
+            None => out.push(Step::Add { user: u.id, display }),
+            Some(d) if *d != display => out.push(Step::Display { user: u.id, display }),
+            Some(_) => {}
         }
     }
-    out.extend(change.remove.into_iter().filter(|id| valid_id(id)).map(|user| Step::Remove { user }));
+    out.extend(change.remove.into_iter().filter(|id| present.contains_key(id)).map(|user| Step::Remove { user }));
     Ok(out)
 }
 
-/// Commits `head` (the group's own writes) with the membership changes of `ops`: in one
-/// transaction when they fit, else as a pending change (`plan`) that readers already see
-/// whole. Either way the group's lock must be free: a pending change is settled first.
+/// The activity entries of member steps: who was added, who removed.
+fn step_entries(c: &Caller, dir: &Directory, group: &Stored, steps: &[Step]) -> DomainResult<Vec<Write>> {
+    let (mut added, mut removed) = (Vec::new(), Vec::new());
+    for s in steps {
+        match s {
+            Step::Add { user, .. } => added.push(user.clone()),
+            Step::Remove { user } => removed.push(user.clone()),
+            Step::Display { .. } => {}
+        }
+    }
+    let mut entries = activity::membership("members_added", group, &added);
+    entries.extend(activity::membership("members_removed", group, &removed));
+    activity::writes(c, &entries, dir.retention)
+}
+
+/// Commits `head` (the group's own writes) with the membership changes of `ops` and their
+/// activity entries: in one transaction when they fit, else as a pending change (`plan`)
+/// that readers already see whole. Either way the group's lock must be free: a pending
+/// change is settled first.
 pub(crate) async fn commit_with_members(
     dir: &Directory,
-    t: &TenantId,
-    group_id: &str,
+    c: &Caller,
+    group: &Stored,
     head: Vec<Write>,
     ops: Vec<MemberOp>,
 ) -> Result<(), CommitError> {
-    let (change, current) = fold(dir, t, group_id, ops).await.map_err(CommitError::Other)?;
-    let steps = steps(dir, t, change, current.as_deref()).await.map_err(CommitError::Other)?;
-    let lock = keys::pending(t.as_str(), Kind::Group, group_id);
+    let t = &c.tenant;
+    let change = fold(dir, t, &group.id, ops).await.map_err(CommitError::Other)?;
+    let mut steps = steps(dir, c, group, change).await.map_err(CommitError::Other)?;
+    let lock = keys::pending(t.as_str(), Kind::Group, &group.id);
     let mut writes_of = Vec::with_capacity(steps.len());
     for s in &steps {
-        writes_of.push(step_writes(t, group_id, s).map_err(CommitError::Other)?);
+        writes_of.push(step_writes(t, &group.id, s, true).map_err(CommitError::Other)?);
     }
-    let total: usize = head.len() + 1 + writes_of.iter().map(Vec::len).sum::<usize>();
+    let entries = step_entries(c, dir, group, &steps).map_err(CommitError::Other)?;
+    let total: usize = head.len() + 1 + entries.len() + writes_of.iter().map(Vec::len).sum::<usize>();
     if total > MAX_TRANSACTION_WRITES {
-        return plan::run_members(dir, t, group_id, head, steps).await;
+        // A plan's steps are idempotent, not strict, and were computed from what this writer
+        // read: the change commits only if the group is still at the version read (a
+        // concurrent member change touched it), else the caller reads again.
+        let read = group.version.saturating_sub(1);
+        let head = head
+            .into_iter()
+            .map(|w| match w {
+                Write::Touch { key, cond: Condition::Exists } if key == key_of(t, Resource::Group, &group.id) => {
+                    Write::Touch { key, cond: Condition::Version(read) }
+                }
+                other => other,
+            })
+            .chain(entries)
+            .collect();
+        return plan::run_members(dir, t, &group.id, head, steps).await;
     }
     loop {
+        let entries = step_entries(c, dir, group, &steps).map_err(CommitError::Other)?;
         let mut writes = head.clone();
         writes.push(Write::Check { key: lock.clone(), cond: Condition::NotExists });
         writes.extend(writes_of.iter().flatten().cloned());
+        writes.extend(entries);
         let Err(e) = dir.table.transact(writes).await else { return Ok(()) };
         let StoreError::ConditionFailed { index } = e else { return Err(e.into()) };
         if index < head.len() {
@@ -306,11 +382,13 @@ pub(crate) async fn commit_with_members(
         if index == head.len() {
             return Err(CommitError::Locked);
         }
-        // A step whose user was deleted meanwhile: drop it and commit the rest.
+        // A step whose user was deleted, or that another writer made, meanwhile: drop it and
+        // commit the rest.
         let Some(pos) = unit_at(&writes_of, index - head.len() - 1) else {
             return Err(CommitError::Other(DomainError::Busy));
         };
         writes_of.remove(pos);
+        steps.remove(pos);
     }
 }
 

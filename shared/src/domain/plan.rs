@@ -36,8 +36,18 @@ const MAX_PLAN_BYTES: usize = 3 * 1024 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "lowercase")]
 pub(crate) enum Step {
-    Add { user: String, display: Option<String> },
-    Remove { user: String },
+    Add {
+        user: String,
+        display: Option<String>,
+    },
+    /// A member's display text changes.
+    Display {
+        user: String,
+        display: Option<String>,
+    },
+    Remove {
+        user: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -212,7 +222,7 @@ async fn complete(
                     p.steps(&chunks.iter().collect::<Vec<_>>())?
                 }
             };
-            let units = steps.iter().map(|s| step_writes(t, id, s)).collect::<DomainResult<Vec<_>>>()?;
+            let units = steps.iter().map(|s| step_writes(t, id, s, false)).collect::<DomainResult<Vec<_>>>()?;
             apply(table, p, units).await?
         }
         What::DeleteUser | What::DeleteGroup => loop {

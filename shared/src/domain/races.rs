@@ -4,10 +4,11 @@
 //! the invariant checker walks the tenant's items.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+use super::actor::{Actor, Caller};
 use super::directory::{Directory, Resource};
 use super::error::DomainError;
 use super::invariants::{Universe, check};
-use super::tenant::TenantId;
+use super::tenant::{Settings, TenantId};
 use futures::future::join_all;
 use serde_json::{Value, json};
 
@@ -30,13 +31,18 @@ fn refs(ids: &[String]) -> Value {
     Value::Array(ids.iter().map(|id| json!({"value": id})).collect())
 }
 
-async fn user(dir: &Directory, t: &TenantId, u: &mut Universe, name: &str) -> String {
+async fn user(dir: &Directory, t: &Caller, u: &mut Universe, name: &str) -> String {
     u.user_names.insert(name.to_owned());
     u.external_ids.insert(format!("x-{name}"));
     let body = json!({"userName": name, "externalId": format!("x-{name}"), "displayName": name});
     let s = dir.create(t, Resource::User, &body).await.unwrap();
     u.users.insert(s.id.clone());
     s.id
+}
+
+/// A SCIM writer of the tenant (the races are provisioning's).
+fn caller(t: TenantId) -> Caller {
+    Caller::new(t, Actor::Scim { token: "race".into() }, Settings::default())
 }
 
 fn note(r: &mut Report, what: &str, result: Result<(), DomainError>, commuting: bool) {
@@ -50,7 +56,7 @@ fn note(r: &mut Report, what: &str, result: Result<(), DomainError>, commuting: 
 
 /// Runs `rounds` rounds of races in a fresh tenant.
 pub async fn run(dir: &Directory, rounds: usize) -> Report {
-    let t = TenantId::parse(&format!("race-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])).unwrap();
+    let t = caller(TenantId::parse(&format!("race-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])).unwrap());
     let mut u = Universe::default();
     let mut r = Report::default();
     let mut pool = Vec::new();
@@ -113,7 +119,7 @@ pub async fn run(dir: &Directory, rounds: usize) -> Report {
                 Err(e) => r.violations.push(format!("round {round}: {name} cannot be created again: {e}")),
             }
         }
-        r.violations.extend(check(dir, &t, &u).await.into_iter().map(|v| format!("round {round}: {v}")));
+        r.violations.extend(check(dir, &t.tenant, &u).await.into_iter().map(|v| format!("round {round}: {v}")));
     }
     r
 }
@@ -121,7 +127,7 @@ pub async fn run(dir: &Directory, rounds: usize) -> Report {
 /// `patches` concurrent PATCHes each adding `per` distinct members to one group: all must
 /// succeed and every member must be there. Returns the failures.
 pub async fn distinct_additions(dir: &Directory, patches: usize, per: usize) -> Vec<String> {
-    let t = TenantId::parse(&format!("adds-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])).unwrap();
+    let t = caller(TenantId::parse(&format!("adds-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])).unwrap());
     let mut u = Universe::default();
     let mut ids = Vec::new();
     for i in 0..patches * per {
@@ -137,11 +143,11 @@ pub async fn distinct_additions(dir: &Directory, patches: usize, per: usize) -> 
     }))
     .await;
     let mut bad: Vec<String> = results.into_iter().filter_map(|r| r.err()).map(|e| e.to_string()).collect();
-    let members = dir.members(&t, &g.id).await.unwrap();
+    let members = dir.members(&t.tenant, &g.id).await.unwrap();
     if members.len() != ids.len() {
         bad.push(format!("{} members, {} added", members.len(), ids.len()));
     }
-    bad.extend(check(dir, &t, &u).await);
+    bad.extend(check(dir, &t.tenant, &u).await);
     bad
 }
 
@@ -185,7 +191,7 @@ mod tests {
         let store =
             Arc::new(Failing { inner: EmbeddedStore::open(dir.path()).unwrap(), budget: AtomicUsize::new(usize::MAX) });
         let directory = Directory::new(Arc::clone(&store) as Arc<dyn Table>);
-        let t = TenantId::parse("crash").unwrap();
+        let t = caller(TenantId::parse("crash").unwrap());
         let mut u = Universe::default();
         let mut ids = Vec::new();
         for i in 0..120 {
@@ -204,7 +210,8 @@ mod tests {
         assert!(matches!(failed, DomainError::Unfinished(_)), "{failed:?}");
         store.budget.store(usize::MAX, Ordering::SeqCst);
         // Readers see the committed change whole, though most of it is not written yet.
-        let seen: Vec<String> = directory.members(&t, &g.id).await.unwrap().into_iter().map(|m| m.user_id).collect();
+        let seen: Vec<String> =
+            directory.members(&t.tenant, &g.id).await.unwrap().into_iter().map(|m| m.user_id).collect();
         let mut want = ids[20..].to_vec();
         want.sort();
         assert_eq!(seen, want);
@@ -213,8 +220,8 @@ mod tests {
         let remove = ops(json!([{"op": "remove", "path": format!("members[value eq \"{}\"]", ids[20])}]));
         directory.patch(&t, Resource::Group, &g.id, &remove, None).await.unwrap();
         assert!(started.elapsed() >= crate::domain::plan::LEASE - std::time::Duration::from_secs(1));
-        assert_eq!(directory.members(&t, &g.id).await.unwrap().len(), 99);
-        assert_eq!(check(&directory, &t, &u).await, Vec::<String>::new());
+        assert_eq!(directory.members(&t.tenant, &g.id).await.unwrap().len(), 99);
+        assert_eq!(check(&directory, &t.tenant, &u).await, Vec::<String>::new());
 
         // A user in many groups, deleted with the store failing after the commit: the repair pass
         // finishes the clean-up.
@@ -236,9 +243,9 @@ mod tests {
         let failed = directory.delete(&t, Resource::User, victim, None).await.unwrap_err();
         assert!(matches!(failed, DomainError::Unfinished(_)), "{failed:?}");
         store.budget.store(usize::MAX, Ordering::SeqCst);
-        assert!(directory.get(&t, Resource::User, victim).await.is_err());
-        assert_eq!(directory.repair(&t, true).await.unwrap(), 1);
-        assert_eq!(check(&directory, &t, &u).await, Vec::<String>::new());
+        assert!(directory.get(&t.tenant, Resource::User, victim).await.is_err());
+        assert_eq!(directory.repair(&t.tenant, true).await.unwrap(), 1);
+        assert_eq!(check(&directory, &t.tenant, &u).await, Vec::<String>::new());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

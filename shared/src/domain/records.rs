@@ -1,7 +1,8 @@
 //! How a resource is stored (one item body) and rendered back as SCIM JSON.
 
+use super::actor::Source;
 use super::error::{DomainError, DomainResult};
-use crate::scim::schema::ResourceType;
+use crate::scim::schema::{ResourceType, SOURCE_SCHEMA};
 use crate::store::StoreError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -17,6 +18,8 @@ pub struct Stored {
     pub last_modified: String,
     /// Canonical attributes (`resource::normalize`), including `externalId` and extension objects.
     pub attrs: Map<String, Value>,
+    /// Who provisioned it (shown read-only in the Inlet extension, `SOURCE_SCHEMA`).
+    pub source: Source,
     /// Not serialised: it is the item's version.
     #[serde(skip)]
     pub version: u64,
@@ -65,11 +68,22 @@ impl Stored {
     /// The SCIM representation. `base` is the tenant's SCIM base URL (for `meta.location`).
     pub fn render(&self, rt: &ResourceType, base: &str) -> Value {
         let mut schemas = vec![Value::from(rt.core.id)];
-        schemas.extend(rt.extensions.iter().filter(|e| self.attrs.contains_key(e.id)).map(|e| Value::from(e.id)));
-        let mut out = Map::with_capacity(self.attrs.len() + 3);
+        schemas.extend(
+            rt.extensions
+                .iter()
+                .filter(|e| e.id != SOURCE_SCHEMA && self.attrs.contains_key(e.id))
+                .map(|e| Value::from(e.id)),
+        );
+        schemas.push(Value::from(SOURCE_SCHEMA));
+        let mut out = Map::with_capacity(self.attrs.len() + 4);
         out.insert("schemas".into(), Value::Array(schemas));
         out.insert("id".into(), Value::from(self.id.as_str()));
         out.extend(self.attrs.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let mut source = json!({"kind": self.source.owner().name()});
+        if let (Source::Scim { token }, Some(o)) = (&self.source, source.as_object_mut()) {
+            o.insert("tokenId".into(), Value::from(token.as_str()));
+        }
+        out.insert(SOURCE_SCHEMA.into(), source);
         out.insert(
             "meta".into(),
             json!({

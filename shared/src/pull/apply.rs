@@ -9,7 +9,7 @@ use super::PullResult;
 use super::checkpoint::{self, SeenGroup, SeenUser, Snapshot};
 use super::state::Counts;
 use crate::domain::records::Stored;
-use crate::domain::{Directory, DomainError, Resource, TenantId};
+use crate::domain::{Caller, Directory, DomainError, Resource};
 use crate::scim::list::{ListParams, ListQuery};
 use crate::scim::resource::normalize;
 use crate::scim::schema::PATCH_OP;
@@ -54,7 +54,7 @@ fn patch(ops: Vec<Value>) -> Value {
     json!({"schemas": [PATCH_OP], "Operations": ops})
 }
 
-pub async fn apply(dir: &Directory, table: &dyn Table, t: &TenantId, snap: &Snapshot) -> PullResult<Counts> {
+pub async fn apply(dir: &Directory, table: &dyn Table, t: &Caller, snap: &Snapshot) -> PullResult<Counts> {
     let mut counts = Counts::default();
     let users = apply_users(dir, t, &snap.users, &mut counts).await?;
     apply_groups(dir, table, t, snap, &users, &mut counts).await?;
@@ -65,7 +65,7 @@ pub async fn apply(dir: &Directory, table: &dyn Table, t: &TenantId, snap: &Snap
 /// app user by Okta id (the only users who may be group members).
 async fn apply_users(
     dir: &Directory,
-    t: &TenantId,
+    t: &Caller,
     seen: &[SeenUser],
     counts: &mut Counts,
 ) -> PullResult<HashMap<String, String>> {
@@ -141,7 +141,7 @@ async fn apply_users(
 }
 
 /// The user holding a userName (the index answers `userName eq`).
-async fn holder_of(dir: &Directory, t: &TenantId, name: &str) -> PullResult<Option<Stored>> {
+async fn holder_of(dir: &Directory, t: &Caller, name: &str) -> PullResult<Option<Stored>> {
     let literal = serde_json::to_string(name).map_err(|e| DomainError::Conflict(e.to_string()))?;
     let filter = format!("userName eq {literal}");
     let params = ListParams { filter: Some(&filter), ..ListParams::default() };
@@ -150,7 +150,7 @@ async fn holder_of(dir: &Directory, t: &TenantId, name: &str) -> PullResult<Opti
 }
 
 /// The tenant's records that carry an externalId (an Okta id: the puller's), by it.
-async fn by_external_id(dir: &Directory, t: &TenantId, res: Resource) -> PullResult<HashMap<String, Stored>> {
+async fn by_external_id(dir: &Directory, t: &Caller, res: Resource) -> PullResult<HashMap<String, Stored>> {
     Ok(dir.all(t, res).await?.into_iter().filter_map(|s| s.external_id().map(str::to_owned).map(|x| (x, s))).collect())
 }
 
@@ -166,7 +166,7 @@ fn transition(old: &Stored, new: &Stored) -> Change {
 /// Creates a user; when its userName is held by a user whose Okta id is no longer assigned
 /// (a person deleted and created again in Okta gets a new id), takes that record over.
 /// Returns the id of a record taken over, if one was.
-async fn create_user(dir: &Directory, t: &TenantId, u: &SeenUser, seen: &HashSet<&str>) -> PullResult<Applied> {
+async fn create_user(dir: &Directory, t: &Caller, u: &SeenUser, seen: &HashSet<&str>) -> PullResult<Applied> {
     match dir.create(t, Resource::User, &u.body).await {
         Ok(created) => Ok((Change::Created, None, created.id)),
         Err(DomainError::Conflict(detail)) => {
@@ -189,7 +189,7 @@ async fn create_user(dir: &Directory, t: &TenantId, u: &SeenUser, seen: &HashSet
 async fn apply_groups(
     dir: &Directory,
     table: &dyn Table,
-    t: &TenantId,
+    t: &Caller,
     snap: &Snapshot,
     users: &HashMap<String, String>,
     counts: &mut Counts,
@@ -229,7 +229,7 @@ async fn apply_groups(
     for (x, s) in &existing {
         if !seen.contains(x.as_str()) {
             dir.delete(t, Resource::Group, &s.id, None).await?;
-            checkpoint::drop_memo(table, t, x).await?;
+            checkpoint::drop_memo(table, &t.tenant, x).await?;
             counts.groups_deleted += 1;
         }
     }
@@ -241,13 +241,13 @@ async fn apply_groups(
 async fn sync_members(
     dir: &Directory,
     table: &dyn Table,
-    t: &TenantId,
+    t: &Caller,
     g: &SeenGroup,
     group_id: &str,
     users: &HashMap<String, String>,
 ) -> PullResult<(u64, u64)> {
     // The read lists (or keeps, when unchanged) every assigned group's members in the memo.
-    let Some((_, okta_members)) = checkpoint::memo(table, t, &g.okta_id).await? else {
+    let Some((_, okta_members)) = checkpoint::memo(table, &t.tenant, &g.okta_id).await? else {
         return Err(DomainError::Store(crate::store::StoreError::Backend(format!(
             "no member list was read for Okta group {}",
             g.okta_id
@@ -255,7 +255,7 @@ async fn sync_members(
         .into());
     };
     let desired: HashSet<&str> = okta_members.iter().filter_map(|m| users.get(m)).map(String::as_str).collect();
-    let current: HashSet<String> = dir.members(t, group_id).await?.into_iter().map(|m| m.user_id).collect();
+    let current: HashSet<String> = dir.members(&t.tenant, group_id).await?.into_iter().map(|m| m.user_id).collect();
     let mut add: Vec<&str> = desired.iter().filter(|u| !current.contains(**u)).copied().collect();
     let mut remove: Vec<&str> = current.iter().map(String::as_str).filter(|u| !desired.contains(u)).collect();
     if add.is_empty() && remove.is_empty() {

@@ -13,7 +13,7 @@ use super::state::{self, CheckpointRef, Counts, Lease, Progress, RunError, SyncS
 use super::{Integration, Integrations, PullError, PullResult, apply, read};
 use crate::domain::records::now;
 use crate::domain::tenant::{Mode, Status, Tenants};
-use crate::domain::{Directory, TenantId};
+use crate::domain::{Actor, Caller, Directory, TenantId};
 use crate::okta::{self, ApiToken, OktaClient, OktaError, OrgUrl};
 use futures::StreamExt;
 use std::sync::Arc;
@@ -276,7 +276,9 @@ impl Puller {
     /// Applies the snapshot while renewing the lease.
     async fn apply_holding(&self, held: &mut Held<'_>, snap: &Snapshot) -> Result<Counts, Stop> {
         let table = self.integrations.table().as_ref();
-        let work = apply::apply(&self.directory, table, held.t, snap);
+        let tenant = self.tenants.show(held.t).await.map_err(|e| Stop::Store(e.into()))?;
+        let caller = Caller::new(held.t.clone(), Actor::OktaApi, tenant.settings);
+        let work = apply::apply(&self.directory, table, &caller, snap);
         tokio::pin!(work);
         loop {
             tokio::select! {

@@ -1,7 +1,7 @@
 //! Discovery documents (RFC 7644 §4): what Inlet really supports, nothing more.
 
 use super::list::MAX_COUNT;
-use super::schema::{ENTERPRISE, GROUP_CORE, GROUP_TYPE, ResourceType, USER_CORE, USER_TYPE};
+use super::schema::{ENTERPRISE, GROUP_CORE, GROUP_TYPE, ResourceType, SOURCE, USER_CORE, USER_TYPE};
 use serde_json::{Value, json};
 
 pub fn service_provider_config(base: &str) -> Value {
@@ -49,7 +49,7 @@ pub fn resource_types(base: &str, id: Option<&str>) -> Option<Vec<Value>> {
 
 /// All schemas, or the one whose URN is `id`.
 pub fn schemas(base: &str, id: Option<&str>) -> Option<Vec<Value>> {
-    let chosen: Vec<Value> = [&USER_CORE, &ENTERPRISE, &GROUP_CORE]
+    let chosen: Vec<Value> = [&USER_CORE, &ENTERPRISE, &GROUP_CORE, &SOURCE]
         .iter()
         .filter(|s| id.is_none_or(|id| s.id.eq_ignore_ascii_case(id)))
         .map(|s| s.to_json(&format!("{base}/Schemas/{}", s.id)))

@@ -6,6 +6,8 @@ use serde_json::{Value, json};
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const ENTERPRISE_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+/// Inlet's read-only extension on users and groups: who provisioned the record.
+pub const SOURCE_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:inlet:2.0:Source";
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
@@ -227,6 +229,14 @@ pub static GROUP: [Attribute; 2] = [
     multi("members", &MEMBER).describe("Members of the Group (Users)."),
 ];
 
+pub static SOURCE_ATTRS: [Attribute; 2] = [
+    s("kind")
+        .read_only()
+        .canonical(&["scim", "okta_api", "manual"])
+        .describe("Who provisioned the record: SCIM, the Okta API sync, or the vendor (manual)."),
+    s("tokenId").read_only().describe("For SCIM: the id of the token the record was written or claimed with."),
+];
+
 /// A schema: its URN, name and attributes.
 #[derive(Debug)]
 pub struct Schema {
@@ -242,6 +252,12 @@ pub static ENTERPRISE: Schema = Schema {
     name: "EnterpriseUser",
     description: "Enterprise User",
     attributes: &ENTERPRISE_USER,
+};
+pub static SOURCE: Schema = Schema {
+    id: SOURCE_SCHEMA,
+    name: "InletSource",
+    description: "Where Inlet got the record from (read-only)",
+    attributes: &SOURCE_ATTRS,
 };
 pub static GROUP_CORE: Schema = Schema { id: GROUP_SCHEMA, name: "Group", description: "Group", attributes: &GROUP };
 
@@ -261,14 +277,14 @@ pub static USER_TYPE: ResourceType = ResourceType {
     name: "User",
     endpoint: "/Users",
     core: &USER_CORE,
-    extensions: &[&ENTERPRISE],
+    extensions: &[&ENTERPRISE, &SOURCE],
     external_members: None,
 };
 pub static GROUP_TYPE: ResourceType = ResourceType {
     name: "Group",
     endpoint: "/Groups",
     core: &GROUP_CORE,
-    extensions: &[],
+    extensions: &[&SOURCE],
     external_members: Some("members"),
 };
 

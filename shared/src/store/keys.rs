@@ -2,17 +2,17 @@
 //!
 //! | item                | pk                         | sk          | GSI1 pk              | GSI1 sk |
 //! |---------------------|----------------------------|-------------|----------------------|---------|
-//! | user                | `T#{t}#U#{id}`             | `USER`      | `T#{t}#USERS`        | `{id}`  |
+//! | user                | `T#{t}#U#{id}`             | `USER`      | `T#{t}#USERS#{owner}` | `{id}` |
 //! | userName marker     | `T#{t}#UN#{h(fold(name))}` | `UNIQUE`    |                      |         |
 //! | user externalId     | `T#{t}#UX#{h(externalId)}` | `{id}`      |                      |         |
-//! | group               | `T#{t}#G#{id}`             | `GROUP`     | `T#{t}#GROUPS`       | `{id}`  |
+//! | group               | `T#{t}#G#{id}`             | `GROUP`     | `T#{t}#GROUPS#{owner}` | `{id}` |
 //! | displayName marker  | `T#{t}#GN#{h(fold(name))}` | `UNIQUE`    |                      |         |
 //! | group externalId    | `T#{t}#GX#{h(externalId)}` | `{id}`      |                      |         |
 //! | membership (group)  | `T#{t}#G#{gid}`            | `M#{uid}`   |                      |         |
 //! | membership (user)   | `T#{t}#U#{uid}`            | `G#{gid}`   |                      |         |
 //! | pending change lock | `T#{t}#{U\|G}#{id}`        | `PENDING`   | `T#{t}#PENDING`      | `{U\|G}#{id}` |
 //! | member-change plan  | `T#{t}#G#{gid}`            | `P#{plan}#{n}` |                   |         |
-//! | resource counter    | `T#{t}#N#{kind}#{shard}`   | `COUNT`     |                      |         |
+//! | resource counter    | `T#{t}#N#{kind}#{owner}#{shard}` | `COUNT` |                 |         |
 //! | tenant (registry)   | `D#tenants`                | `{t}`       |                      |         |
 //! | token last use      | `D#token-use`              | `{t}.{tok}` |                      |         |
 //! | Okta integration    | `T#{t}#OKTA`               | `CONFIG`    |                      |         |
@@ -78,13 +78,15 @@ pub fn resource(t: &str, kind: Kind, id: &str) -> Key {
     Key::new(partition(t, kind, id), kind.sk())
 }
 
-/// The GSI1 key that lists a resource in its tenant's collection.
-pub fn listed(t: &str, kind: Kind, id: &str) -> Key {
-    Key::new(collection(t, kind), id)
+/// The GSI1 key that lists a resource in its owner's collection.
+pub fn listed(t: &str, kind: Kind, owner: &str, id: &str) -> Key {
+    Key::new(collection(t, kind, owner), id)
 }
 
-pub fn collection(t: &str, kind: Kind) -> String {
-    format!("T#{t}#{}", kind.collection())
+/// The records of one kind and one owner (`scim`, `okta_api`, `manual`): a provisioning
+/// caller that sees only its own records pages its collection and nothing else.
+pub fn collection(t: &str, kind: Kind, owner: &str) -> String {
+    format!("T#{t}#{}#{owner}", kind.collection())
 }
 
 /// The uniqueness marker of a userName or group displayName.
@@ -153,13 +155,13 @@ pub fn plan_chunk(t: &str, group_id: &str, plan: &str, n: usize) -> Key {
 }
 
 /// The counter shard an id falls in; stable, so a delete decrements what the create incremented.
-pub fn counter(t: &str, kind: Kind, id: &str) -> Key {
+pub fn counter(t: &str, kind: Kind, owner: &str, id: &str) -> Key {
     let shard = id.bytes().fold(0u32, |a, b| a.wrapping_mul(31).wrapping_add(u32::from(b))) % COUNTER_SHARDS;
-    counter_shard(t, kind, shard)
+    counter_shard(t, kind, owner, shard)
 }
 
-pub fn counter_shard(t: &str, kind: Kind, shard: u32) -> Key {
-    Key::new(format!("T#{t}#N#{}#{shard}", kind.tag()), "COUNT")
+pub fn counter_shard(t: &str, kind: Kind, owner: &str, shard: u32) -> Key {
+    Key::new(format!("T#{t}#N#{}#{owner}#{shard}", kind.tag()), "COUNT")
 }
 
 /// The document collection of tenant records ([`super::docs::TableDocs`]).

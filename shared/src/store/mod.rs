@@ -224,9 +224,6 @@ pub fn validate_transaction(writes: &[Write]) -> Result<(), StoreError> {
     if keys.windows(2).any(|w| w.first() == w.get(1)) {
         return Err(StoreError::Invalid("a transaction names one key twice".into()));
     }
-    if writes.iter().any(|w| matches!(w, Write::Put { item, .. } if item.expires.is_some())) {
-        return Err(StoreError::Invalid("item expiry is not implemented yet".into()));
-    }
     if writes.iter().any(|w| matches!(w, Write::Touch { cond: Condition::NotExists, .. })) {
         return Err(StoreError::Invalid("a touch needs an item that exists".into()));
     }

@@ -13,11 +13,13 @@
 //! | POST   | `/admin/tenants/{t}/tokens/{id}/rotate`     | rotate `{overlapSeconds?, label?, expiresInSeconds?}` |
 //! | DELETE | `/admin/tenants/{t}/tokens/{id}`            | revoke (204)                |
 //! | GET    | `/admin/tenants/{t}/users`, `…/groups`      | the directory: SCIM list parameters, SCIM ListResponse (groups with members) |
+//! | …      | `/admin/tenants/{t}/users…`, `…/groups…`, `…/activity` | the vendor's own writes and the activity log ([`vendor`]) |
 //! | …      | `/admin/tenants/{t}/okta…`                  | the Okta API pull ([`okta`]) |
 
 pub mod directory;
 #[cfg(feature = "okta")]
 pub mod okta;
+pub mod vendor;
 
 use super::error::ApiError;
 use crate::domain::tenant::{Settings, TenantChange, TenantId, Tenants};
@@ -90,6 +92,10 @@ fn label(l: Option<&str>) -> DomainResult<Option<&str>> {
     }
 }
 
+fn resource(kind: &str) -> Resource {
+    if kind == "users" { Resource::User } else { Resource::Group }
+}
+
 /// What the admin API works on (built by `startup`).
 #[derive(Clone)]
 pub struct Admin {
@@ -101,14 +107,14 @@ pub struct Admin {
 /// Handles one admin request; `caller` names the IAM identity, for the log.
 pub async fn handle(admin: &Admin, req: Request<Bytes>, caller: &str) -> Response<Bytes> {
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
-    let result = route(admin, req).await;
+    let result = route(admin, req, caller).await;
     let status = result.as_ref().map_or_else(|_| 0, |r| r.status().as_u16());
     // What was done and by whom; never a body (it may hold a token).
     tracing::info!(%method, path, caller, status, "admin request");
     result.unwrap_or_else(ApiError::into_response)
 }
 
-async fn route(admin: &Admin, req: Request<Bytes>) -> Result<Response<Bytes>, ApiError> {
+async fn route(admin: &Admin, req: Request<Bytes>, principal: &str) -> Result<Response<Bytes>, ApiError> {
     let tenants = &admin.tenants;
     let (parts, raw) = req.into_parts();
     let rest = parts.uri.path().trim_end_matches('/').strip_prefix("/admin/tenants").ok_or(ApiError::NoRoute)?;
@@ -146,12 +152,23 @@ async fn route(admin: &Admin, req: Request<Bytes>) -> Result<Response<Bytes>, Ap
             r
         }
         [t, kind @ ("users" | "groups")] if m == Method::GET => {
-            let res = if *kind == "users" { Resource::User } else { Resource::Group };
+            let c = vendor::caller(admin, &tenant_id(t)?, principal).await?;
             let query: Vec<(String, String)> =
                 form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).into_owned().collect();
-            let t = tenant_id(t)?;
-            tenants.show(&t).await?;
-            scim_ok(&directory::list(&admin.directory, &t, res, &query).await?)
+            scim_ok(&directory::list(&admin.directory, &c, resource(kind), &query).await?)
+        }
+        [t, kind @ ("users" | "groups")] if m == Method::POST => {
+            let c = vendor::caller(admin, &tenant_id(t)?, principal).await?;
+            vendor::create(admin, &c, resource(kind), &raw).await?
+        }
+        [t, kind @ ("users" | "groups"), id] => {
+            let c = vendor::caller(admin, &tenant_id(t)?, principal).await?;
+            vendor::resource(admin, &c, m, resource(kind), id, &raw).await?
+        }
+        [t, "activity"] if m == Method::GET => {
+            let query: Vec<(String, String)> =
+                form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).into_owned().collect();
+            vendor::log(admin, &tenant_id(t)?, &query).await?
         }
         #[cfg(feature = "okta")]
         [t, "okta"] if m == Method::GET => json_ok(ok, &okta::status(admin, &tenant_id(t)?).await?),
@@ -168,7 +185,7 @@ async fn route(admin: &Admin, req: Request<Bytes>) -> Result<Response<Bytes>, Ap
         [t, "okta", "sync"] if m == Method::POST => {
             json_ok(StatusCode::ACCEPTED, &okta::sync_soon(admin, &tenant_id(t)?).await?)
         }
-        [_, "users" | "groups" | "okta"] | [_, "okta", "sync"] => return Err(ApiError::MethodNotAllowed),
+        [_, "users" | "groups" | "okta" | "activity"] | [_, "okta", "sync"] => return Err(ApiError::MethodNotAllowed),
         [] | [_] | [_, "tokens"] | [_, "tokens", _] | [_, "tokens", _, "rotate"] => {
             return Err(ApiError::MethodNotAllowed);
         }

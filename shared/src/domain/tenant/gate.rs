@@ -13,7 +13,7 @@
 //! reads per second plus one listing per `MIN_REFRESH` per process, never a vault read,
 //! and a real tenant is still recognised during one.
 
-use super::record::{Mode, Status, Tenant, TokenRecord};
+use super::record::{Mode, Settings, Status, Tenant, TokenRecord};
 use super::{TenantId, Tenants, token};
 use crate::domain::DomainResult;
 use std::collections::{HashMap, HashSet};
@@ -41,14 +41,39 @@ pub enum Access {
     ScimOff,
 }
 
-/// What a valid token of `tenant` may do.
-fn admit(tenant: Option<&Tenant>) -> Access {
+/// What a token was let in as: its id and the tenant's settings, for the request to act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admission {
+    Granted {
+        token_id: String,
+        settings: Settings,
+    },
+    Denied,
+    /// A valid token, but the tenant's SCIM provisioning is off (`okta_api` mode, or
+    /// provisioning turned off).
+    ScimOff,
+}
+
+impl Admission {
+    pub fn access(&self) -> Access {
+        match self {
+            Self::Granted { .. } => Access::Granted,
+            Self::Denied => Access::Denied,
+            Self::ScimOff => Access::ScimOff,
+        }
+    }
+}
+
+/// What a valid token (`token_id`) of `tenant` may do.
+fn admit(tenant: Option<&Tenant>, token_id: &str) -> Admission {
     match tenant {
         Some(t) if t.status == Status::Active => match t.settings.mode {
-            Mode::Scim => Access::Granted,
-            Mode::OktaApi => Access::ScimOff,
+            Mode::Scim if t.settings.provisioning => {
+                Admission::Granted { token_id: token_id.to_owned(), settings: t.settings }
+            }
+            Mode::Scim | Mode::OktaApi => Admission::ScimOff,
         },
-        _ => Access::Denied,
+        _ => Admission::Denied,
     }
 }
 
@@ -64,6 +89,9 @@ impl Entry {
         self.tokens.iter().fold(None, |found, (t, d)| if bool::from(d.ct_eq(presented)) { Some(t) } else { found })
     }
 }
+
+/// The token id the activity log names for `INLET_DEV_TOKEN`.
+pub const DEV_TOKEN_ID: &str = "dev";
 
 pub struct Gate {
     tenants: Tenants,
@@ -125,31 +153,36 @@ impl Gate {
     }
 
     pub async fn check(&self, t: &TenantId, bearer: &str) -> DomainResult<Access> {
+        Ok(self.admit(t, bearer).await?.access())
+    }
+
+    /// [`Self::check`], with what the request needs to act: the token's id and the settings.
+    pub async fn admit(&self, t: &TenantId, bearer: &str) -> DomainResult<Admission> {
         let presented = token::digest(bearer);
         if self.dev.as_ref().is_some_and(|(dt, d)| dt == t && bool::from(d.ct_eq(&presented))) {
             return self.dev_access(t).await;
         }
         if !self.worth_reading(t).await? {
-            return Ok(Access::Denied);
+            return Ok(Admission::Denied);
         }
         let mut entry = self.entry(t, false).await?;
         if entry.find(&presented).is_none() && entry.fetched.elapsed() >= MIN_REFRESH {
             entry = self.entry(t, true).await?;
         }
-        let Some(record) = entry.find(&presented) else { return Ok(Access::Denied) };
+        let Some(record) = entry.find(&presented) else { return Ok(Admission::Denied) };
         if record.expired_at(OffsetDateTime::now_utc()) {
-            return Ok(Access::Denied);
+            return Ok(Admission::Denied);
         }
-        let access = admit(entry.tenant.as_ref());
-        if access != Access::Denied {
+        let admission = admit(entry.tenant.as_ref(), &record.id);
+        if admission != Admission::Denied {
             self.note_use(t, &record.id).await;
         }
-        Ok(access)
+        Ok(admission)
     }
 
     /// Local runs only: the tenant record (cached like any) still decides; the vault is not
     /// consulted, so emulators need no Secrets Manager.
-    async fn dev_access(&self, t: &TenantId) -> DomainResult<Access> {
+    async fn dev_access(&self, t: &TenantId) -> DomainResult<Admission> {
         let cached = self.dev_tenant.lock().unwrap_or_else(PoisonError::into_inner).clone();
         let tenant = match cached.filter(|(at, _)| at.elapsed() < self.ttl) {
             Some((_, tenant)) => tenant,
@@ -160,7 +193,7 @@ impl Gate {
                 tenant
             }
         };
-        Ok(admit(tenant.as_ref()))
+        Ok(admit(tenant.as_ref(), DEV_TOKEN_ID))
     }
 
     /// Is `t` worth a registry read? Yes if it has an entry, is among the listed ids, or

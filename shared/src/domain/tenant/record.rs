@@ -21,14 +21,30 @@ pub enum Status {
     Disabled,
 }
 
-/// Provisioning settings, stored now and acted on by later features.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// Provisioning settings (README, "Reacting to provisioning in your product").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct Settings {
     pub mode: Mode,
+    /// On: the identity provider (SCIM or the Okta pull) provisions, and what it provisioned
+    /// is read-only to the vendor. Off: provisioning requests are refused and provisioned
+    /// records become editable, keeping their source.
+    pub provisioning: bool,
     pub send_enrollment_email: bool,
     pub include_manually_provisioned_users: bool,
     pub read_all_users: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            mode: Mode::default(),
+            provisioning: true,
+            send_enrollment_email: false,
+            include_manually_provisioned_users: false,
+            read_all_users: false,
+        }
+    }
 }
 
 /// A partial change of [`Settings`]; unknown fields are refused.
@@ -36,6 +52,7 @@ pub struct Settings {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SettingsChange {
     pub mode: Option<Mode>,
+    pub provisioning: Option<bool>,
     pub send_enrollment_email: Option<bool>,
     pub include_manually_provisioned_users: Option<bool>,
     pub read_all_users: Option<bool>,
@@ -44,6 +61,7 @@ pub struct SettingsChange {
 impl Settings {
     pub fn apply(&mut self, c: SettingsChange) {
         self.mode = c.mode.unwrap_or(self.mode);
+        self.provisioning = c.provisioning.unwrap_or(self.provisioning);
         self.send_enrollment_email = c.send_enrollment_email.unwrap_or(self.send_enrollment_email);
         self.include_manually_provisioned_users =
             c.include_manually_provisioned_users.unwrap_or(self.include_manually_provisioned_users);
