@@ -6,6 +6,7 @@ mod directory;
 mod local;
 mod okta;
 mod serve;
+mod webhook;
 
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
@@ -67,6 +68,16 @@ enum Command {
         /// each tenant is synced when its own interval has come).
         #[arg(long, env = "INLET_PULL_TICK_SECONDS", default_value_t = 15)]
         pull_tick_seconds: u64,
+        /// Also POST every event to this URL, signed per Standard Webhooks with the secret in
+        /// INLET_WEBHOOK_SECRET (whsec_…; required with this flag). Events always go to
+        /// events.jsonl in the data directory.
+        #[arg(long, value_name = "URL")]
+        webhook: Option<String>,
+    },
+    /// Receive Inlet's webhook deliveries (`inlet webhook listen`), or make a secret for them.
+    Webhook {
+        #[command(subcommand)]
+        command: webhook::WebhookCommand,
     },
     /// Create, list, show, update, disable and enable tenants.
     Tenants {
@@ -139,6 +150,7 @@ fn store_target(cmd: &mut Command) -> Option<&mut admin::Target> {
 async fn dispatch(cmd: Command) -> Result<(), String> {
     match cmd {
         Command::Serve { .. } => Err("inlet serve cannot be run this way".into()),
+        Command::Webhook { command } => webhook::command(command).await,
         Command::Tenants { command, target } => admin::tenants(command, target).await,
         Command::Tokens { command, target } => admin::tokens(command, target).await,
         Command::Okta { command, target } => okta::okta(command, target).await,
@@ -218,6 +230,7 @@ async fn main() -> std::process::ExitCode {
             idle_timeout_seconds,
             max_connections,
             pull_tick_seconds,
+            webhook,
         } => {
             serve::run(serve::Options {
                 listen,
@@ -235,6 +248,7 @@ async fn main() -> std::process::ExitCode {
                 },
                 allow_remote_dev_token,
                 pull_tick: Duration::from_secs(pull_tick_seconds),
+                webhook,
                 executor: Arc::new(|services, call| Box::pin(execute(services, call))),
             })
             .await

@@ -11,6 +11,7 @@
 
 use crate::bootstrap::{self, DEFAULT_TENANT};
 use crate::local;
+use crate::webhook::{self, WebhookSink};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -19,6 +20,8 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use inlet_shared::api::{self, ApiError, App, Endpoint, MAX_BODY_BYTES};
+use inlet_shared::events::jsonl::JsonlSink;
+use inlet_shared::events::relay::{Relay, Sink};
 use inlet_shared::startup::{AppOptions, Services, Storage};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -31,6 +34,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
+/// The local event log in the data directory, one event a line.
+pub const EVENTS_FILE: &str = "events.jsonl";
 /// How long in-flight requests may take to finish after a shutdown signal.
 const DRAIN: Duration = Duration::from_secs(10);
 
@@ -51,6 +56,8 @@ pub struct Options {
     pub pull_tick: Duration,
     /// Runs a CLI command forwarded by `inlet` while this server holds the data directory.
     pub executor: Executor,
+    /// Also deliver events to this webhook (secret from `INLET_WEBHOOK_SECRET`).
+    pub webhook: Option<String>,
 }
 
 pub type Executor = Arc<
@@ -87,6 +94,17 @@ pub async fn run(o: Options) -> Result<(), String> {
             o.listen
         ));
     }
+    // Checked before anything starts: a webhook without its secret is refused, not unsigned.
+    let webhook = match &o.webhook {
+        Some(url) if o.table.is_some() => {
+            return Err(format!(
+                "--webhook {url}: local delivery reads the embedded store's change feed; on DynamoDB, \
+                 events come from the table's stream (the publisher Lambda)"
+            ));
+        }
+        Some(url) => Some((url.clone(), WebhookSink::new(url, webhook::secret_from_env()?)?)),
+        None => None,
+    };
     let data_dir = o.data_dir.as_path();
     inlet_shared::store::files::private_dir(data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
     let storage =
@@ -119,6 +137,18 @@ pub async fn run(o: Options) -> Result<(), String> {
         Some(token) => format!("Bearer token (shown once, keep it safe): {token}"),
         None => "Bearer tokens: the one printed at first start, INLET_DEV_TOKEN, or `inlet tokens issue`".to_owned(),
     });
+    if let Some(feed) = services.feed.clone() {
+        let jsonl = JsonlSink::open(&data_dir.join(EVENTS_FILE)).map_err(|e| e.to_string())?;
+        say(&format!("Events: appended to {}", jsonl.path().display()));
+        let mut sinks: Vec<Arc<dyn Sink>> = vec![Arc::new(jsonl)];
+        if let Some((url, hook)) = webhook {
+            say(&format!("Events: POSTed to {url} (Standard Webhooks, signed with INLET_WEBHOOK_SECRET)"));
+            sinks.push(Arc::new(hook));
+        }
+        let relay = Relay::new(feed, sinks);
+        // Unacknowledged events stay in the feed across a stop: the next start delivers them.
+        tokio::spawn(async move { relay.run().await });
+    }
     say(&format!("Data directory: {}", data_dir.display()));
 
     if !o.pull_tick.is_zero() {

@@ -9,10 +9,10 @@ use crate::api::ratelimit::RateLimiter;
 use crate::domain::Directory;
 use crate::domain::tenant::{Gate, TenantId, Tenants};
 use crate::pull::Integrations;
-use crate::store::Table;
 use crate::store::docs::Documents;
 use crate::store::embedded::EmbeddedStore;
 use crate::store::files::FileDocs;
+use crate::store::{Feed, Table};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -130,6 +130,9 @@ pub struct Services {
     pub directory: Directory,
     /// Okta API pull configuration, status and tokens.
     pub integrations: Integrations,
+    /// The table's change feed, where this process reads it itself (the embedded store's;
+    /// DynamoDB's stream is read by the publisher Lambda instead).
+    pub feed: Option<Arc<dyn Feed>>,
 }
 
 /// How the SCIM request path is shaped.
@@ -148,9 +151,10 @@ impl Services {
         match storage {
             Storage::Embedded { data_dir } => {
                 crate::store::files::private_dir(data_dir)?;
-                let table: Arc<dyn Table> = Arc::new(EmbeddedStore::open(data_dir)?);
+                let store = Arc::new(EmbeddedStore::open(data_dir)?);
                 let okta: Arc<dyn Documents> = Arc::new(FileDocs::open(&data_dir.join("okta-secrets"), true)?);
-                Ok(Self::assemble(table, Tenants::in_dir(data_dir)?, okta))
+                let feed: Arc<dyn Feed> = store.clone();
+                Ok(Self { feed: Some(feed), ..Self::assemble(store, Tenants::in_dir(data_dir)?, okta) })
             }
             #[cfg(feature = "aws")]
             Storage::Dynamo { table, vault, sdk } => {
@@ -203,7 +207,7 @@ impl Services {
     fn assemble(table: Arc<dyn Table>, tenants: Tenants, okta: Arc<dyn Documents>) -> Self {
         let directory = Directory::new(Arc::clone(&table));
         let integrations = Integrations::new(Arc::clone(&table), okta);
-        Self { table, tenants, directory, integrations }
+        Self { table, tenants, directory, integrations, feed: None }
     }
 
     /// What the admin API works on.

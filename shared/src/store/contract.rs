@@ -28,6 +28,91 @@ pub async fn run_all(table: &dyn Table) {
     concurrent_unique_inserts_admit_one(table, &p("h")).await;
     sequences_stop_at_the_first_failure(table, &p("i")).await;
     touches_raise_the_version_only(table, &p("j")).await;
+    expiry_round_trips(table, &p("k")).await;
+    queries_run_newest_first_and_in_ranges(table, &p("l")).await;
+}
+
+async fn expiry_round_trips(t: &dyn Table, pk: &str) {
+    // Removal is lazy in both backends: an item past its expiry is still read back, and
+    // readers compare `expires` with the time themselves.
+    let past =
+        Item { expires: Some(1_000_000_000), gsi1: Some(Key::new(format!("{pk}#IDX"), "p")), ..item(pk, "P", 1, "p") };
+    let future = Item { expires: Some(4_000_000_000), ..item(pk, "F", 1, "f") };
+    t.transact(vec![put(past.clone(), Condition::NotExists), put(future.clone(), Condition::NotExists)]).await.unwrap();
+    assert_eq!(t.get(&past.key).await.unwrap().unwrap(), past);
+    assert_eq!(t.get(&future.key).await.unwrap().unwrap().expires, Some(4_000_000_000));
+    let mut many: Vec<Option<i64>> =
+        t.get_many(&[past.key.clone(), future.key.clone()]).await.unwrap().into_iter().map(|i| i.expires).collect();
+    many.sort();
+    assert_eq!(many, vec![Some(1_000_000_000), Some(4_000_000_000)]);
+    let listed = t.query(&Query::new(Index::Gsi1, format!("{pk}#IDX"), "", 10)).await.unwrap();
+    assert_eq!(listed.items.iter().map(|i| i.expires).collect::<Vec<_>>(), vec![Some(1_000_000_000)]);
+    // A counter or a touch keeps the expiry; a put without one clears it.
+    t.transact(vec![Write::Add { key: future.key.clone(), delta: 2 }]).await.unwrap();
+    t.transact(vec![Write::Touch { key: past.key.clone(), cond: Condition::Version(1) }]).await.unwrap();
+    assert_eq!(t.get(&future.key).await.unwrap().unwrap().expires, Some(4_000_000_000));
+    assert_eq!(t.get(&past.key).await.unwrap().unwrap().expires, Some(1_000_000_000));
+    t.transact(vec![put(item(pk, "F", 2, "f2"), Condition::Version(1))]).await.unwrap();
+    assert_eq!(t.get(&future.key).await.unwrap().unwrap().expires, None);
+}
+
+async fn queries_run_newest_first_and_in_ranges(t: &dyn Table, pk: &str) {
+    let gpk = format!("{pk}#IDX");
+    let sk = |i: usize| format!("S#{i:02}");
+    let writes = (0..30)
+        .map(|i| put(Item { gsi1: Some(Key::new(&gpk, sk(i))), ..item(pk, &sk(i), 1, "") }, Condition::None))
+        .chain([put(item(pk, "A", 1, ""), Condition::None), put(item(pk, "T", 1, ""), Condition::None)])
+        .collect();
+    t.transact(writes).await.unwrap();
+    let all = |q: Query| async move {
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let page = t.query(&Query { after: after.clone(), ..q.clone() }).await.unwrap();
+            assert!(page.items.len() <= q.limit);
+            seen.extend(page.items.into_iter().map(|i| i.key.sk));
+            match page.next {
+                Some(c) => after = Some(c),
+                None => return seen,
+            }
+        }
+    };
+    let down: Vec<String> = (0..30).rev().map(sk).collect();
+    for index in [Index::Table, Index::Gsi1] {
+        let pk = if index == Index::Table { pk.to_owned() } else { gpk.clone() };
+        // Newest first, paged by cursor.
+        let newest = Query { reverse: true, ..Query::new(index, &pk, "S#", 7) };
+        assert_eq!(all(newest.clone()).await, down, "{index:?}");
+        // `skip` counts from the top; a page after it goes on downwards.
+        let page = t.query(&Query { skip: 5, ..newest.clone() }).await.unwrap();
+        assert_eq!(page.items.iter().map(|i| i.key.sk.clone()).collect::<Vec<_>>(), down[5..12].to_vec());
+        let next = t.query(&Query { after: page.next, ..newest.clone() }).await.unwrap();
+        assert_eq!(next.items.first().map(|i| i.key.sk.clone()), Some(down[12].clone()));
+        // Both bounds are inclusive, in either direction.
+        let range = Query { between: Some((sk(3), sk(17))), ..Query::new(index, &pk, "", 4) };
+        assert_eq!(all(range.clone()).await, (3..=17).map(sk).collect::<Vec<_>>(), "{index:?}");
+        assert_eq!(all(Query { reverse: true, ..range.clone() }).await, (3..=17).rev().map(sk).collect::<Vec<_>>());
+        let page = t.query(&Query { skip: 2, reverse: true, ..range.clone() }).await.unwrap();
+        assert_eq!(
+            page.items.iter().map(|i| i.key.sk.clone()).collect::<Vec<_>>(),
+            vec![sk(15), sk(14), sk(13), sk(12)]
+        );
+        // Bounds need not be keys that exist; an empty range finds nothing.
+        let loose = Query { between: Some(("S#05x".into(), "S#08".into())), ..Query::new(index, &pk, "", 10) };
+        assert_eq!(all(loose).await, vec![sk(6), sk(7), sk(8)]);
+        let none = Query { between: Some(("S#05x".into(), "S#05y".into())), ..Query::new(index, &pk, "", 10) };
+        assert!(t.query(&none).await.unwrap().items.is_empty());
+        // A range and a prefix together, or a range upside down, are refused.
+        let both = Query { between: Some((sk(1), sk(2))), ..Query::new(index, &pk, "S#", 10) };
+        assert!(matches!(t.query(&both).await, Err(StoreError::Invalid(_))));
+        let upside_down = Query { between: Some((sk(2), sk(1))), ..Query::new(index, &pk, "", 10) };
+        assert!(matches!(t.query(&upside_down).await, Err(StoreError::Invalid(_))));
+    }
+    // Without a prefix a reverse query sees the whole partition, newest first.
+    let whole = all(Query { reverse: true, ..Query::new(Index::Table, pk, "", 50) }).await;
+    assert_eq!(whole.first().map(String::as_str), Some("T"));
+    assert_eq!(whole.last().map(String::as_str), Some("A"));
+    assert_eq!(whole.len(), 32);
 }
 
 async fn touches_raise_the_version_only(t: &dyn Table, pk: &str) {

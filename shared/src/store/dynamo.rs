@@ -1,7 +1,7 @@
 //! The DynamoDB backend of the storage contract: one table, attributes `pk`, `sk`,
-//! `gsi1pk`, `gsi1sk` (index `gsi1`), `v` (version), `n` (counter) and `body` (the
+//! `gsi1pk`, `gsi1sk` (index `gsi1`), `v` (version), `n` (counter), `body` (the
 //! document: a string when it is UTF-8, which Inlet's always are, so the vendor's code
-//! can read it). Expressions are fixed strings with placeholders; no client text is
+//! can read it) and `ttl` (when the item expires, Unix seconds: the table's TTL attribute). Expressions are fixed strings with placeholders; no client text is
 //! ever part of one.
 
 use super::{Condition, Cursor, Index, Item, Key, Page, Query, StoreError, Table, Write, validate_transaction};
@@ -53,6 +53,9 @@ fn to_attrs(item: &Item) -> Attrs {
         Err(_) => AttributeValue::B(Blob::new(item.body.clone())),
     };
     a.insert("body".into(), body);
+    if let Some(at) = item.expires {
+        a.insert("ttl".into(), AttributeValue::N(at.to_string()));
+    }
     a
 }
 
@@ -72,7 +75,17 @@ fn from_attrs(a: &Attrs) -> Result<Item, StoreError> {
         Some(AttributeValue::B(b)) => b.as_ref().to_vec(),
         _ => Vec::new(),
     };
-    Ok(Item { key, gsi1, version: number(a, "v"), count: number(a, "n"), body, expires: None })
+    // A `ttl` Inlet did not write as a number would be a broken item, not "no expiry".
+    let expires = match a.get("ttl") {
+        None => None,
+        Some(v) => Some(
+            v.as_n()
+                .ok()
+                .and_then(|n| n.parse::<i64>().ok())
+                .ok_or_else(|| backend(format!("item {}/{}: ttl is not a whole number", key.pk, key.sk)))?,
+        ),
+    };
+    Ok(Item { key, gsi1, version: number(a, "v"), count: number(a, "n"), body, expires })
 }
 
 /// The condition as an expression and the values it names; `(None, None)` for no condition.
@@ -176,7 +189,12 @@ impl DynamoStore {
         let mut names = HashMap::from([("#p".to_owned(), pk.to_owned())]);
         let mut values = HashMap::from([(":p".to_owned(), s(&q.pk))]);
         let mut expr = "#p = :p".to_owned();
-        if !q.sk_prefix.is_empty() {
+        if let Some((lo, hi)) = &q.between {
+            names.insert("#s".into(), sk.into());
+            values.insert(":lo".into(), s(lo));
+            values.insert(":hi".into(), s(hi));
+            expr.push_str(" AND #s BETWEEN :lo AND :hi");
+        } else if !q.sk_prefix.is_empty() {
             names.insert("#s".into(), sk.into());
             values.insert(":s".into(), s(&q.sk_prefix));
             expr.push_str(" AND begins_with(#s, :s)");
@@ -189,6 +207,7 @@ impl DynamoStore {
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
             .set_exclusive_start_key(start)
+            .scan_index_forward(!q.reverse)
             .limit(i32::try_from(limit).unwrap_or(i32::MAX));
         match q.index {
             // Strongly consistent on the table; GSIs are always eventually consistent.

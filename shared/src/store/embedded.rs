@@ -1,44 +1,51 @@
 //! The embedded backend: the single table in a redb file. Reads use redb's MVCC
-//! snapshots; writes go through one writer thread that group-commits: it takes every
-//! transaction waiting, applies each all-or-nothing inside one redb write
-//! transaction, commits durably (fsync), and only then acknowledges them. That keeps
-//! "nothing acknowledged is lost" without paying one fsync per request.
+//! snapshots; writes go through one writer thread that group-commits ([`writer`]). Items
+//! that expired are removed lazily, as DynamoDB's TTL does: a sweep at open and then one
+//! every [`SWEEP_EVERY`] from the writer, bounded per pass. Every Put of an activity entry
+//! is also appended to the change feed ([`Feed`]) in its own transaction.
 
-use super::{Condition, Cursor, Index, Item, Key, Page, Query, StoreError, Table, Write, validate_transaction};
+mod codec;
+mod writer;
+
+use super::{Cursor, Feed, Index, Item, Key, Page, Query, StoreError, Table, Write, validate_transaction};
 use async_trait::async_trait;
+use codec::{decode, decode_entry, key_of_raw, table_key};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::path::Path;
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch};
+use writer::{Job, MAX_BATCH};
 
-/// `pk \0 sk` → encoded item. Keys never contain NUL (see `keys`).
+/// `pk \0 sk` → encoded item.
 const ITEMS: TableDefinition<&str, &[u8]> = TableDefinition::new("items");
 /// `gsi1pk \0 gsi1sk \0 pk \0 sk` → nothing.
 const GSI1: TableDefinition<&str, ()> = TableDefinition::new("gsi1");
-/// Transactions committed together at most.
-const MAX_BATCH: usize = 512;
-
-/// A sequence of transactions from one caller, applied in order until one fails.
-struct Pending {
-    transactions: Vec<Vec<Write>>,
-    done: oneshot::Sender<(usize, Result<(), StoreError>)>,
-}
+/// (`expires`, `pk \0 sk`) → nothing: what the sweep walks, oldest first.
+const EXPIRY: TableDefinition<(i64, &str), ()> = TableDefinition::new("expiry");
+/// Feed sequence number → the activity entry as put (key included).
+const FEED: TableDefinition<u64, &[u8]> = TableDefinition::new("feed");
+/// Counters the store keeps for itself.
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// The next feed sequence number (kept, so numbers are never reused after every entry is acknowledged).
+const NEXT_SEQ: &str = "feed.next";
+/// How often the writer sweeps expired items (at most [`writer::SWEEP_MAX`] a pass).
+pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 pub struct EmbeddedStore {
     db: Arc<Database>,
-    writer: mpsc::Sender<Pending>,
+    writer: mpsc::Sender<Job>,
+    /// The last feed sequence number committed.
+    head: Arc<watch::Sender<u64>>,
 }
 
 fn backend(e: impl Into<redb::Error>) -> StoreError {
     StoreError::Backend(e.into().to_string())
 }
 
-fn table_key(k: &Key) -> String {
-    format!("{}\0{}", k.pk, k.sk)
-}
-
-fn gsi_key(g: &Key, k: &Key) -> String {
-    format!("{}\0{}\0{}\0{}", g.pk, g.sk, k.pk, k.sk)
+fn now_seconds() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
 }
 
 impl EmbeddedStore {
@@ -58,15 +65,48 @@ impl EmbeddedStore {
         let txn = db.begin_write().map_err(backend)?;
         txn.open_table(ITEMS).map_err(backend)?;
         txn.open_table(GSI1).map_err(backend)?;
+        txn.open_table(EXPIRY).map_err(backend)?;
+        txn.open_table(FEED).map_err(backend)?;
+        let next_seq = txn.open_table(META).map_err(backend)?.get(NEXT_SEQ).map_err(backend)?.map_or(1, |v| v.value());
         txn.commit().map_err(backend)?;
         let db = Arc::new(db);
+        let head = Arc::new(watch::Sender::new(next_seq - 1));
         let (writer, rx) = mpsc::channel(4 * MAX_BATCH);
-        let writer_db = Arc::clone(&db);
+        let (writer_db, writer_head) = (Arc::clone(&db), Arc::clone(&head));
         std::thread::Builder::new()
             .name("inlet-store-writer".into())
-            .spawn(move || write_loop(&writer_db, rx))
+            .spawn(move || writer::write_loop(&writer_db, rx, &writer_head))
             .map_err(|e| StoreError::Backend(e.to_string()))?;
-        Ok(Self { db, writer })
+        // The first sweep is queued before any caller's write; later ones come from a ticker
+        // that holds the writer's channel weakly, so dropping the store still stops the writer.
+        writer
+            .try_send(Job::Sweep { now: now_seconds(), done: None })
+            .map_err(|e| StoreError::Backend(format!("queueing the first sweep: {e}")))?;
+        let ticker = writer.downgrade();
+        std::thread::Builder::new()
+            .name("inlet-store-sweeper".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(SWEEP_EVERY);
+                    let Some(tx) = ticker.upgrade() else { break };
+                    // A full writer queue skips this pass: the next one comes soon enough.
+                    let _ = tx.try_send(Job::Sweep { now: now_seconds(), done: None });
+                }
+            })
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        Ok(Self { db, writer, head })
+    }
+
+    /// Removes up to [`writer::SWEEP_MAX`] items that expired before `now` (Unix seconds), as the
+    /// writer does on its own every [`SWEEP_EVERY`]; answers how many it removed.
+    pub async fn sweep(&self, now: i64) -> Result<usize, StoreError> {
+        let (done, answer) = oneshot::channel();
+        self.send(Job::Sweep { now, done: Some(done) }).await?;
+        answer.await.map_err(|_| StoreError::Backend("the store writer stopped".into()))?
+    }
+
+    async fn send(&self, job: Job) -> Result<(), StoreError> {
+        self.writer.send(job).await.map_err(|_| StoreError::Backend("the store is shut down".into()))
     }
 
     /// Runs a read on a snapshot, on tokio's blocking pool: a read that walks many keys must
@@ -84,171 +124,41 @@ impl EmbeddedStore {
     }
 }
 
-fn write_loop(db: &Database, mut rx: mpsc::Receiver<Pending>) {
-    while let Some(first) = rx.blocking_recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(p) => batch.push(p),
-                Err(_) => break,
-            }
-        }
-        match commit_batch(db, &batch) {
-            Ok(results) => {
-                for (p, r) in batch.into_iter().zip(results) {
-                    let _ = p.done.send(r);
-                }
-            }
-            Err(e) => {
-                for p in batch {
-                    let _ = p.done.send((0, Err(StoreError::Backend(e.to_string()))));
-                }
-            }
-        }
+/// The raw-key range `[from, to)` a query covers. A range's upper bound is `hi` followed
+/// by U+0001: every key whose sort key is `hi` sorts below it (GSI1 keys go on with NUL),
+/// every longer sort key above it.
+fn query_range(q: &Query) -> (String, String) {
+    let base = format!("{}\0", q.pk);
+    match &q.between {
+        Some((lo, hi)) => (format!("{base}{lo}"), format!("{base}{hi}\u{1}")),
+        None => (format!("{base}{}", q.sk_prefix), format!("{base}{}\u{10FFFF}", q.sk_prefix)),
     }
 }
 
-type Outcome = (usize, Result<(), StoreError>);
-
-fn commit_batch(db: &Database, batch: &[Pending]) -> Result<Vec<Outcome>, redb::Error> {
-    let txn = db.begin_write()?;
-    let mut results = Vec::with_capacity(batch.len());
-    {
-        let mut items = txn.open_table(ITEMS)?;
-        let mut gsi = txn.open_table(GSI1)?;
-        for p in batch {
-            let mut outcome = (p.transactions.len(), Ok(()));
-            for (i, writes) in p.transactions.iter().enumerate() {
-                if let Err(e) = apply(&mut items, &mut gsi, writes)? {
-                    outcome = (i, Err(e));
-                    break;
-                }
+/// Walks `range` in the query's direction until `visit` says stop.
+fn walk<V: redb::Value + 'static>(
+    range: redb::Range<'static, &'static str, V>,
+    reverse: bool,
+    visit: &mut impl FnMut(&str) -> Result<bool, redb::Error>,
+) -> Result<(), redb::Error> {
+    let mut step = |entry: Result<
+        (redb::AccessGuard<'static, &'static str>, redb::AccessGuard<'static, V>),
+        redb::StorageError,
+    >| { entry.map_err(redb::Error::from).and_then(|(k, _)| visit(k.value())) };
+    if reverse {
+        for entry in range.rev() {
+            if !step(entry)? {
+                break;
             }
-            results.push(outcome);
         }
-    }
-    txn.commit()?;
-    Ok(results)
-}
-
-type Items<'t> = redb::Table<'t, &'static str, &'static [u8]>;
-type Gsi<'t> = redb::Table<'t, &'static str, ()>;
-
-/// One transaction, already validated by `transact_seq`: every condition is checked
-/// before anything is written.
-fn apply(items: &mut Items<'_>, gsi: &mut Gsi<'_>, writes: &[Write]) -> Result<Result<(), StoreError>, redb::Error> {
-    let mut existing = Vec::with_capacity(writes.len());
-    for (index, w) in writes.iter().enumerate() {
-        // Conditions need only the metadata; the body is read only to keep it on `Add`.
-        let found = match items.get(table_key(w.key()).as_str())? {
-            Some(v) if matches!(w, Write::Add { .. } | Write::Touch { .. }) => {
-                Some(decode(w.key().clone(), v.value())?)
-            }
-            Some(v) => Some(decode_meta(w.key().clone(), v.value())?),
-            None => None,
-        };
-        let (cond, must_exist) = match w {
-            Write::Put { cond, .. } | Write::Delete { cond, .. } | Write::Check { cond, .. } => (*cond, false),
-            Write::Add { .. } => (Condition::None, false),
-            Write::Touch { cond, .. } => (*cond, true),
-        };
-        if !cond.holds(found.as_ref()) || (must_exist && found.is_none()) {
-            return Ok(Err(StoreError::ConditionFailed { index }));
-        }
-        existing.push(found);
-    }
-    for (w, old) in writes.iter().zip(existing) {
-        let new = match w {
-            Write::Check { .. } => continue,
-            Write::Put { item, .. } => Some(item.clone()),
-            Write::Delete { .. } => None,
-            Write::Add { key, delta } => {
-                let mut item = old.clone().unwrap_or_else(|| Item::new(key.clone(), Vec::new()));
-                item.count = item.count.saturating_add(*delta);
-                Some(item)
-            }
-            Write::Touch { .. } => old.clone().map(|mut item| {
-                item.version = item.version.saturating_add(1);
-                item
-            }),
-        };
-        if let Some(g) = old.as_ref().and_then(|o| o.gsi1.as_ref()) {
-            gsi.remove(gsi_key(g, w.key()).as_str())?;
-        }
-        match new {
-            Some(item) => {
-                if let Some(g) = &item.gsi1 {
-                    gsi.insert(gsi_key(g, &item.key).as_str(), ())?;
-                }
-                items.insert(table_key(&item.key).as_str(), encode(&item).as_slice())?;
-            }
-            None => {
-                items.remove(table_key(w.key()).as_str())?;
+    } else {
+        for entry in range {
+            if !step(entry)? {
+                break;
             }
         }
     }
-    Ok(Ok(()))
-}
-
-fn put_str(out: &mut Vec<u8>, s: &str) {
-    out.extend_from_slice(&u32::try_from(s.len()).unwrap_or(u32::MAX).to_le_bytes());
-    out.extend_from_slice(s.as_bytes());
-}
-
-/// `version u64 | count i64 | has_gsi u8 [| len pk | len sk] | body`, little-endian.
-fn encode(item: &Item) -> Vec<u8> {
-    let mut out = Vec::with_capacity(item.body.len() + 64);
-    out.extend_from_slice(&item.version.to_le_bytes());
-    out.extend_from_slice(&item.count.to_le_bytes());
-    match &item.gsi1 {
-        Some(g) => {
-            out.push(1);
-            put_str(&mut out, &g.pk);
-            put_str(&mut out, &g.sk);
-        }
-        None => out.push(0),
-    }
-    out.extend_from_slice(&item.body);
-    out
-}
-
-/// The item without its body.
-fn decode_meta(key: Key, bytes: &[u8]) -> Result<Item, redb::Error> {
-    decode_parts(key, bytes, false)
-}
-
-fn decode(key: Key, bytes: &[u8]) -> Result<Item, redb::Error> {
-    decode_parts(key, bytes, true)
-}
-
-fn decode_parts(key: Key, bytes: &[u8], with_body: bool) -> Result<Item, redb::Error> {
-    let corrupt = || redb::Error::Corrupted(format!("item {key:?} is not decodable"));
-    let take = |at: usize, n: usize| bytes.get(at..at + n).ok_or_else(corrupt);
-    let word = |at: usize| -> Result<[u8; 8], redb::Error> { take(at, 8)?.try_into().map_err(|_| corrupt()) };
-    let version = u64::from_le_bytes(word(0)?);
-    let count = i64::from_le_bytes(word(8)?);
-    let mut at = 17;
-    let gsi1 = match take(16, 1)? {
-        [1] => {
-            let mut text = || -> Result<String, redb::Error> {
-                let len: [u8; 4] = take(at, 4)?.try_into().map_err(|_| corrupt())?;
-                let len = u32::from_le_bytes(len) as usize;
-                let s = String::from_utf8(take(at + 4, len)?.to_vec()).map_err(|_| corrupt())?;
-                at += 4 + len;
-                Ok(s)
-            };
-            let pk = text()?;
-            Some(Key { pk, sk: text()? })
-        }
-        _ => None,
-    };
-    let body = if with_body { bytes.get(at..).ok_or_else(corrupt)?.to_vec() } else { Vec::new() };
-    Ok(Item { key, gsi1, version, count, body, expires: None })
-}
-
-/// The half-open range of keys starting with `prefix`.
-fn prefix_range(prefix: &str) -> (String, String) {
-    (prefix.to_owned(), format!("{prefix}\u{10FFFF}"))
+    Ok(())
 }
 
 #[async_trait]
@@ -280,12 +190,19 @@ impl Table for EmbeddedStore {
 
     async fn query(&self, q: &Query) -> Result<Page, StoreError> {
         super::validate_query(q)?;
-        let (from, to) = prefix_range(&format!("{}\0{}", q.pk, q.sk_prefix));
-        let start = match &q.after {
-            // Strictly after the cursor: the cursor itself plus "\0" sorts right after it.
-            Some(Cursor(c)) if c.as_str() >= from.as_str() && c.as_str() < to.as_str() => format!("{c}\0"),
+        let (from, to) = query_range(q);
+        // Strictly after the cursor in the query's direction: going up, the cursor plus "\0"
+        // is the next key there can be; going down, the cursor is the exclusive end.
+        let (from, to) = match &q.after {
+            Some(Cursor(c)) if c.as_str() >= from.as_str() && c.as_str() < to.as_str() => {
+                if q.reverse {
+                    (from, c.clone())
+                } else {
+                    (format!("{c}\0"), to)
+                }
+            }
             Some(_) => return Err(StoreError::Invalid("cursor does not belong to this query".into())),
-            None => from,
+            None => (from, to),
         };
         let q = q.clone();
         self.read(move |txn| {
@@ -294,6 +211,7 @@ impl Table for EmbeddedStore {
             let mut last = None;
             let mut more = false;
             let mut skipped = 0;
+            let gsi = q.index == Index::Gsi1;
             let mut visit = |raw: &str| -> Result<bool, redb::Error> {
                 if out.len() == q.limit {
                     more = true;
@@ -304,33 +222,16 @@ impl Table for EmbeddedStore {
                     skipped += 1;
                     return Ok(true);
                 }
-                let table_raw = match q.index {
-                    Index::Table => raw.to_owned(),
-                    Index::Gsi1 => raw.splitn(3, '\0').nth(2).unwrap_or_default().to_owned(),
-                };
-                let (pk, sk) = table_raw.split_once('\0').unwrap_or_default();
-                if let Some(v) = items.get(table_raw.as_str())? {
-                    out.push(decode(Key::new(pk, sk), v.value())?);
+                let key = key_of_raw(raw, gsi)?;
+                if let Some(v) = items.get(table_key(&key).as_str())? {
+                    out.push(decode(key, v.value())?);
                 }
                 last = Some(raw.to_owned());
                 Ok(true)
             };
             match q.index {
-                Index::Table => {
-                    for entry in items.range(start.as_str()..to.as_str())? {
-                        if !visit(entry?.0.value())? {
-                            break;
-                        }
-                    }
-                }
-                Index::Gsi1 => {
-                    let gsi = txn.open_table(GSI1)?;
-                    for entry in gsi.range(start.as_str()..to.as_str())? {
-                        if !visit(entry?.0.value())? {
-                            break;
-                        }
-                    }
-                }
+                Index::Table => walk(items.range(from.as_str()..to.as_str())?, q.reverse, &mut visit)?,
+                Index::Gsi1 => walk(txn.open_table(GSI1)?.range(from.as_str()..to.as_str())?, q.reverse, &mut visit)?,
             }
             Ok(Page { items: out, next: if more { last.map(Cursor) } else { None } })
         })
@@ -346,52 +247,44 @@ impl Table for EmbeddedStore {
             return (0, Err(e));
         }
         let (done, result) = oneshot::channel();
-        if self.writer.send(Pending { transactions, done }).await.is_err() {
-            return (0, Err(StoreError::Backend("the store is shut down".into())));
+        if let Err(e) = self.send(Job::Write { transactions, done }).await {
+            return (0, Err(e));
         }
         result.await.unwrap_or((0, Err(StoreError::Backend("the store writer stopped".into()))))
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn passes_the_storage_contract() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = EmbeddedStore::open(dir.path()).unwrap();
-        super::super::contract::run_all(&store).await;
-    }
-
-    #[tokio::test]
-    async fn table_documents_pass_the_document_contract() {
-        let dir = tempfile::tempdir().unwrap();
-        let docs = super::super::docs::TableDocs::new(Arc::new(EmbeddedStore::open(dir.path()).unwrap()), "contract");
-        super::super::docs_contract::run_all(&docs).await;
-        super::super::docs_contract::run_listing(&docs).await;
-    }
-
-    #[tokio::test]
-    async fn committed_writes_survive_reopening() {
-        let dir = tempfile::tempdir().unwrap();
-        let key = Key::new("T#t#U#1", "USER");
-        {
-            let store = EmbeddedStore::open(dir.path()).unwrap();
-            let mut item = Item::new(key.clone(), b"{}".to_vec());
-            item.gsi1 = Some(Key::new("T#t#USERS", "1"));
-            store.transact(vec![Write::Put { item, cond: Condition::NotExists }]).await.unwrap();
-        }
-        // The writer thread holds the database until its channel closes; wait for it.
-        let mut reopened = None;
-        for _ in 0..500 {
-            if let Ok(s) = EmbeddedStore::open(dir.path()) {
-                reopened = Some(s);
-                break;
+#[async_trait]
+impl Feed for EmbeddedStore {
+    async fn next(&self, limit: usize) -> Result<Vec<(u64, Item)>, StoreError> {
+        self.read(move |txn| {
+            let feed = txn.open_table(FEED)?;
+            let mut out = Vec::new();
+            for entry in feed.iter()?.take(limit) {
+                let (seq, v) = entry?;
+                out.push((seq.value(), decode_entry(seq.value(), v.value())?));
             }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        let store = reopened.expect("the database reopens once the writer has stopped");
-        assert_eq!(store.get(&key).await.unwrap().map(|i| i.body), Some(b"{}".to_vec()));
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn ack(&self, through: u64) -> Result<(), StoreError> {
+        let (done, answer) = oneshot::channel();
+        self.send(Job::Ack { through, done }).await?;
+        answer.await.map_err(|_| StoreError::Backend("the store writer stopped".into()))?
+    }
+
+    fn head(&self) -> u64 {
+        *self.head.borrow()
+    }
+
+    async fn wait_past(&self, seq: u64) {
+        let mut rx = self.head.subscribe();
+        // The sender lives as long as the store, so this ends only when an entry comes.
+        let _ = rx.wait_for(|head| *head > seq).await;
     }
 }
+
+#[cfg(test)]
+mod tests;

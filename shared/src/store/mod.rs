@@ -122,13 +122,14 @@ pub enum Index {
     Gsi1,
 }
 
-/// Items of one partition whose sort key starts with `sk_prefix`, in sort-key order.
+/// Items of one partition whose sort key starts with `sk_prefix` (or lies in `between`), in
+/// sort-key order (descending with `reverse`).
 #[derive(Debug, Clone)]
 pub struct Query {
     pub index: Index,
     pub pk: String,
     pub sk_prefix: String,
-    /// Resume after this cursor (from a previous [`Page`]).
+    /// Resume after this cursor (from a previous [`Page`]), in the query's direction.
     pub after: Option<Cursor>,
     /// Pass over this many matching items first (SCIM's `startIndex`); backends skip
     /// keys without reading the items.
@@ -203,10 +204,34 @@ pub trait Table: Send + Sync {
     }
 }
 
+/// A table's change feed: every Put of an activity entry ([`keys::is_activity`]), in commit
+/// order, appended in the Put's own transaction, so a rolled-back change appends nothing.
+/// The embedded store's local stand-in for DynamoDB Streams. Entries stay until
+/// acknowledged; one consumer (the event relay) reads it.
+#[async_trait]
+pub trait Feed: Send + Sync {
+    /// The oldest unacknowledged entries, at most `limit`, with their sequence numbers
+    /// (ascending, never reused).
+    async fn next(&self, limit: usize) -> Result<Vec<(u64, Item)>, StoreError>;
+    /// Removes every entry numbered up to and including `through`.
+    async fn ack(&self, through: u64) -> Result<(), StoreError>;
+    /// The sequence number of the last entry committed (0 before the first).
+    fn head(&self) -> u64;
+    /// Resolves once an entry numbered above `seq` is committed (at once if one is): read
+    /// [`Feed::head`] before an empty [`Feed::next`], then wait past it, and no entry is missed.
+    async fn wait_past(&self, seq: u64);
+}
+
 /// Shared checks every backend applies before a query.
 pub fn validate_query(q: &Query) -> Result<(), StoreError> {
-    if q.reverse || q.between.is_some() {
-        return Err(StoreError::Invalid("reverse and ranged queries are not implemented yet".into()));
+    if let Some((lo, hi)) = &q.between {
+        // DynamoDB's key condition holds one sort-key test: a range or a prefix, not both.
+        if !q.sk_prefix.is_empty() {
+            return Err(StoreError::Invalid("a query takes a sort-key prefix or a range, not both".into()));
+        }
+        if lo > hi {
+            return Err(StoreError::Invalid(format!("sort-key range {lo:?}..={hi:?} is empty (low above high)")));
+        }
     }
     Ok(())
 }
