@@ -98,7 +98,10 @@ fn discovery_tells_the_truth() {
     );
     let schemas = s.scim("GET", "/Schemas", None).body;
     assert_eq!(schemas["totalResults"], 4);
-    assert_eq!(rts["Resources"][0]["schemaExtensions"][1]["schema"], "urn:ietf:params:scim:schemas:extension:inlet:2.0:Source");
+    assert_eq!(
+        rts["Resources"][0]["schemaExtensions"][1]["schema"],
+        "urn:ietf:params:scim:schemas:extension:inlet:2.0:Source"
+    );
     let user = s.scim("GET", "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", None).body;
     assert_eq!(user["description"], "User Account");
     let user_name = user["attributes"].as_array().unwrap().iter().find(|a| a["name"] == "userName").unwrap();

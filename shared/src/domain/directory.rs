@@ -283,6 +283,12 @@ impl Directory {
                 Ok(()) if members_only => return self.get(t, res, id).await,
                 Ok(()) => return Ok(new),
                 Err(CommitError::Condition(0)) if if_match.is_some() => return Err(DomainError::PreconditionFailed),
+                // A member change meeting another (a plan is conditioned on the version it
+                // read): they queue, bounded by time like a wait for a lock, not by attempts.
+                Err(CommitError::Condition(0)) if members_only => {
+                    backoff(attempt.min(2)).await;
+                    tries.waited(Ok(()))?
+                }
                 // Gone (the next read says so) or changed since the read: read again.
                 Err(CommitError::Condition(0)) => backoff(attempt).await,
                 Err(CommitError::Locked) => {

@@ -100,6 +100,16 @@ impl Projection {
         for p in &self.excluded {
             remove_path(&mut out, p, rt);
         }
+        // `schemas` names the extensions the projected resource still carries.
+        let kept: Vec<Value> = match out.get("schemas") {
+            Some(Value::Array(ids)) => ids
+                .iter()
+                .filter(|id| id.as_str().is_none_or(|id| rt.extension(id).is_none() || out.contains_key(id)))
+                .cloned()
+                .collect(),
+            _ => return Value::Object(out),
+        };
+        out.insert("schemas".into(), Value::Array(kept));
         Value::Object(out)
     }
 }

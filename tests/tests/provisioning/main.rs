@@ -86,7 +86,8 @@ pub fn events_until(dir: &Path, until: impl Fn(&[Value]) -> bool) -> Vec<Value> 
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let text = std::fs::read_to_string(dir.join("events.jsonl")).unwrap_or_default();
-        let events: Vec<Value> = text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).unwrap()).collect();
+        let events: Vec<Value> =
+            text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).unwrap()).collect();
         if until(&events) || Instant::now() > deadline {
             return events;
         }

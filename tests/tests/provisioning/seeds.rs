@@ -86,7 +86,10 @@ fn nordlayer_provisioned_teams_are_read_only_until_provisioning_is_off() {
     assert!(!s.cli(&["groups", "add-members", "nordlayer", &eng_id, &max_id]).0);
     let ops = t.manual("groups", &json!({"displayName": "Ops"}));
     let ops_id = ops["id"].as_str().unwrap().to_owned();
-    assert!(s.cli(&["groups", "add-members", "nordlayer", &ops_id, &ann_id]).0, "provisioned members join manual teams");
+    assert!(
+        s.cli(&["groups", "add-members", "nordlayer", &ops_id, &ann_id]).0,
+        "provisioned members join manual teams"
+    );
 
     // Provisioning off: editable, source kept; SCIM refused.
     t.settings(&["--provisioning", "false"]);
@@ -120,10 +123,14 @@ fn xakia_deactivation_keeps_the_user() {
     let t = Tenant::new(&s, "xakia");
     let u = t.scim("POST", "/Users", Some(&user("zoe@xakia.example", Some("zoe@xakia.example"))));
     let id = u.body["id"].as_str().unwrap().to_owned();
-    let off = t.scim("PATCH", &format!("/Users/{id}"), Some(&patch(json!([{"op": "replace", "value": {"active": false}}]))));
+    let off =
+        t.scim("PATCH", &format!("/Users/{id}"), Some(&patch(json!([{"op": "replace", "value": {"active": false}}]))));
     assert!(off.status == 204 || off.status == 200, "{}", off.raw);
     let kept = t.scim("GET", &format!("/Users/{id}"), None);
-    assert_eq!((kept.body["active"].clone(), kept.body["emails"][0]["value"].clone()), (json!(false), json!("zoe@xakia.example")));
+    assert_eq!(
+        (kept.body["active"].clone(), kept.body["emails"][0]["value"].clone()),
+        (json!(false), json!("zoe@xakia.example"))
+    );
     let events = events_until(tmp.path(), |e| !of_type(e, "inlet.user.deactivated", &id).is_empty());
     let ev = of_type(&events, "inlet.user.deactivated", &id);
     assert_eq!(ev.len(), 1);
@@ -139,7 +146,12 @@ fn axiad_group_deletion_removes_memberships() {
     let s = server(tmp.path());
     let t = Tenant::new(&s, "axiad");
     let ids: Vec<String> = (0..3)
-        .map(|i| t.scim("POST", "/Users", Some(&user(&format!("u{i}@axiad.example"), None))).body["id"].as_str().unwrap().to_owned())
+        .map(|i| {
+            t.scim("POST", "/Users", Some(&user(&format!("u{i}@axiad.example"), None))).body["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     let members: Vec<Value> = ids.iter().map(|id| json!({"value": id})).collect();
     let g = t.scim("POST", "/Groups", Some(&json!({"displayName": "Badges", "members": members})));
@@ -163,7 +175,12 @@ fn concurrent_member_patches_record_what_was_committed() {
     let s = server(tmp.path());
     let t = Tenant::new(&s, "race");
     let ids: Vec<String> = (0..20)
-        .map(|i| t.scim("POST", "/Users", Some(&user(&format!("r{i}@race.example"), None))).body["id"].as_str().unwrap().to_owned())
+        .map(|i| {
+            t.scim("POST", "/Users", Some(&user(&format!("r{i}@race.example"), None))).body["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     let g = t.scim("POST", "/Groups", Some(&json!({"displayName": "Racers"})));
     let gid = g.body["id"].as_str().unwrap().to_owned();
@@ -181,10 +198,15 @@ fn concurrent_member_patches_record_what_was_committed() {
     let members = t.scim("GET", &format!("/Groups/{gid}"), None).body["members"].as_array().unwrap().len();
     assert_eq!(members, 20);
     let events = events_until(tmp.path(), |e| {
-        of_type(e, "inlet.group.members_added", &gid).iter().map(|e| e["members"].as_array().unwrap().len()).sum::<usize>() >= 20
+        of_type(e, "inlet.group.members_added", &gid)
+            .iter()
+            .map(|e| e["members"].as_array().unwrap().len())
+            .sum::<usize>()
+            >= 20
     });
     let added: Vec<&Value> = of_type(&events, "inlet.group.members_added", &gid);
-    let mut ids_added: Vec<&str> = added.iter().flat_map(|e| e["members"].as_array().unwrap()).filter_map(Value::as_str).collect();
+    let mut ids_added: Vec<&str> =
+        added.iter().flat_map(|e| e["members"].as_array().unwrap()).filter_map(Value::as_str).collect();
     ids_added.sort_unstable();
     let mut want: Vec<&str> = ids.iter().map(String::as_str).collect();
     want.sort_unstable();
