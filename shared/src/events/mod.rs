@@ -5,6 +5,10 @@
 //! embedded store's feed locally) to a sink, retrying, never skipping: delivery is
 //! at-least-once and consumers dedupe on the event id.
 
+#[cfg(feature = "eventbridge")]
+pub mod eventbridge;
+pub mod stream;
+
 use crate::store::{Item, keys};
 
 /// Event types are `inlet.user.*` and `inlet.group.*`; other activity entries (tokens,
