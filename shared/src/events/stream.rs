@@ -55,7 +55,12 @@ impl StreamRecord {
         }
         let keys = &self.dynamodb.keys;
         let bad = |reason: &str| EventError::Undecodable {
-            key: format!("{:?} (sequence number {})", keys, self.dynamodb.sequence_number),
+            key: format!(
+                "{}/{} (sequence number {})",
+                string(keys, "pk").unwrap_or("?"),
+                string(keys, "sk").unwrap_or("?"),
+                self.dynamodb.sequence_number
+            ),
             reason: reason.to_owned(),
         };
         let pk = string(keys, "pk").ok_or_else(|| bad("no string pk"))?;
@@ -142,7 +147,8 @@ pub(crate) mod tests {
             parse(record("INSERT", "L#acme#1", "1764601200123#e2", Some(&log_only), "4")).event().unwrap().is_none()
         );
         assert!(parse(record("INSERT", "L#acme#1", "1764601200123#e3", Some("{"), "5")).event().is_err());
-        assert!(parse(record("INSERT", "L#acme#1", "1764601200123#e3", None, "6")).event().is_err());
+        let no_image = parse(record("INSERT", "L#acme#1", "1764601200123#e3", None, "6")).event().unwrap_err();
+        assert!(no_image.to_string().contains("L#acme#1/1764601200123#e3 (sequence number 6)"), "{no_image}");
     }
 
     #[test]
