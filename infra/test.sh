@@ -4,7 +4,8 @@
 # `infra/test.sh` (what CI runs): lints, unit tests, the storage contract on both backends,
 # end-to-end tests (tenants and tokens included) and the identity providers' conformance
 # suites against fresh tenants of a real `inlet serve` on the embedded store and on
-# DynamoDB + Secrets Manager (moto's server on loopback), the Lambda binaries under the
+# DynamoDB + Secrets Manager (moto's server on loopback), the events publisher from a DynamoDB
+# stream to EventBridge and SQS (moto), the Lambda binaries under the
 # Lambda runtime emulator, and `sam validate --lint`. Installs what it needs (newman, moto, the SAM
 # CLI) under .tools/, which git ignores.
 #
@@ -86,6 +87,13 @@ step "the Okta API pull end to end on DynamoDB and Secrets Manager (initial sync
 # fan-out and serve tests run on the embedded store above; the puller binary runs on moto below.
 INLET_E2E_DYNAMODB=1 cargo test --quiet -p inlet-e2e --test okta -- --test-threads=1 changes:: rules:: faults::refused
 
+# The Runtime Interface Emulator (from the SAM CLI) runs the Lambda binaries here and below.
+RIE=$(find "$TOOLS/sam" -name "aws-lambda-rie-$(uname -m | sed 's/aarch64/arm64/')" | head -n1)
+
+step "events on moto: a table's stream read as Lambda reads it, the events-publisher binary under the Lambda runtime emulator, EventBridge → SQS (a crash before publishing, then Lambda's retry)"
+INLET_LAMBDA_RIE="$RIE" INLET_PUBLISHER_BIN="$ROOT/target/debug/events-publisher" \
+  cargo test --workspace --quiet --test events_publisher
+
 # Starts `inlet serve` with a fresh data directory (and a fresh DynamoDB table when
 # the second argument is "dynamodb") on a free port; sets BASE_HOST.
 serve_fresh() {
@@ -141,7 +149,6 @@ done
 # Secrets Manager. `run_lambda LABEL TABLE LAUNCH` starts each function with `LAUNCH name` (a
 # command printing the path of the bootstrap to run) and drives it with the events/ fixtures,
 # tokens from the CLI and the tokens function, and Okta's SPEC test through a local gateway.
-RIE=$(find "$TOOLS/sam" -name "aws-lambda-rie-$(uname -m | sed 's/aarch64/arm64/')" | head -n1)
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 run_lambda() {
   local label=$1 launch=$3 got
@@ -270,7 +277,7 @@ rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || true
 PATH="$TOOLS/cargo-lambda/bin:$PATH" SAM_CLI_TELEMETRY=0 "$TOOLS/sam/bin/sam" build --template template.yaml >"$RUN/sam-build.log" 2>&1 \
   || { tail -n 40 "$RUN/sam-build.log"; exit 1; }
 # Lambda's provided.al2023 runs arm64 with glibc 2.34: the bootstraps must need nothing newer.
-for fn in Users Groups Tokens OktaPuller; do
+for fn in Users Groups Tokens OktaPuller EventsPublisher; do
   bin=.aws-sam/build/${fn}Function/bootstrap
   readelf -h "$bin" | grep -q 'Machine:.*AArch64' || { echo "$bin is not an arm64 binary"; exit 1; }
   newest=$(readelf -V "$bin" | grep -o 'GLIBC_[0-9.]*' | sort -t. -k2,2n -u | tail -n1)

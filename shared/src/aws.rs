@@ -1,5 +1,5 @@
 //! One AWS SDK configuration per process, with one HTTPS client shared by every service
-//! client (DynamoDB, Secrets Manager).
+//! client (DynamoDB, Secrets Manager, EventBridge).
 //!
 //! Two flavours. [`config`] is for workstations (the CLI, `inlet serve`, tests): the SDK's
 //! default credential chain and the system's trust roots. [`lambda_config`] is for the
@@ -40,6 +40,12 @@ pub async fn lambda_config() -> aws_config::SdkConfig {
         .http_client(https_client(roots))
         .load()
         .await
+}
+
+/// The EventBridge client of the events publisher, on [`lambda_config`] (one per cold start).
+#[cfg(feature = "eventbridge")]
+pub async fn lambda_eventbridge() -> aws_sdk_eventbridge::Client {
+    aws_sdk_eventbridge::Client::new(&lambda_config().await)
 }
 
 fn https_client(roots: TrustStore) -> SharedHttpClient {

@@ -89,7 +89,8 @@ fn requested_level() -> LevelFilter {
 
 /// Targets that log raw Lambda events or responses (at TRACE, in lambda_runtime 1.5).
 const PAYLOAD_TARGETS: [&str; 2] = ["lambda_runtime::layers::api_response", "lambda_runtime::requests"];
-const OWN_TARGETS: [&str; 5] = ["inlet_shared", "inlet_users", "inlet_groups", "inlet_tokens", "okta_puller"];
+const OWN_TARGETS: [&str; 6] =
+    ["inlet_shared", "inlet_users", "inlet_groups", "inlet_tokens", "okta_puller", "events_publisher"];
 
 /// What each target may log at `requested`.
 fn log_filter(requested: LevelFilter) -> Targets {
@@ -157,6 +158,28 @@ fn deadline_of(ctx: &lambda_http::Context) -> std::time::Instant {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
     std::time::Instant::now() + Duration::from_millis(ctx.deadline.saturating_sub(now_ms))
+}
+
+/// Runs the events publisher: each invocation is a batch of the table's DynamoDB stream (from
+/// Lambda's event source mapping, `ReportBatchItemFailures` on), whose events go to the
+/// EventBridge bus `INLET_EVENT_BUS`; the answer names the first record not published. A batch
+/// that is not a stream event fails whole (Lambda bisects it, then sends it to the on-failure
+/// destination).
+#[cfg(feature = "eventbridge")]
+pub async fn run_publisher() -> Result<(), Error> {
+    use crate::events::eventbridge::{EventBridgeBus, Publisher};
+    use crate::events::stream::StreamEvent;
+    init_logging();
+    let bus = std::env::var("INLET_EVENT_BUS").map_err(|_| "INLET_EVENT_BUS is not set")?;
+    let publisher = Publisher::new(EventBridgeBus::new(crate::aws::lambda_eventbridge().await, bus));
+    let publisher = &publisher;
+    lambda_http::lambda_runtime::run(service_fn(move |event: lambda_http::LambdaEvent<StreamEvent>| async move {
+        let answer = publisher.publish(&event.payload).await;
+        let records = event.payload.records.len();
+        tracing::info!(records, failed_from = ?answer.batch_item_failures.first().map(|f| &f.item_identifier), "batch done");
+        Ok::<_, Error>(answer)
+    }))
+    .await
 }
 
 /// The IAM identity API Gateway verified (routes with `AWS_IAM` authorisation), if any.

@@ -5,9 +5,12 @@
 //! embedded store's feed locally) to a sink, retrying, never skipping: delivery is
 //! at-least-once and consumers dedupe on the event id.
 
+#[cfg(feature = "eventbridge")]
+pub mod eventbridge;
 pub mod jsonl;
 pub mod relay;
 pub mod signature;
+pub mod stream;
 
 use crate::store::{Item, keys};
 
