@@ -18,6 +18,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use inlet_shared::events::relay::{Sink, SinkFailure};
 use inlet_shared::events::signature::Secret;
 use inlet_shared::events::{EventError, Outgoing};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -72,7 +73,6 @@ pub async fn command(cmd: WebhookCommand) -> Result<(), String> {
             let (tx, mut rx) = mpsc::unbounded_channel::<String>();
             tokio::spawn(receive(listener, secret, tx));
             while let Some(line) = rx.recv().await {
-                use std::io::Write;
                 let mut out = std::io::stdout().lock();
                 writeln!(out, "{line}").and_then(|()| out.flush()).map_err(|e| format!("stdout: {e}"))?;
             }
@@ -119,7 +119,8 @@ async fn answer(
         return reply(StatusCode::UNAUTHORIZED, "missing webhook-id, webhook-timestamp or webhook-signature\n");
     };
     if let Err(e) = secret.verify(&id, &timestamp, &signature, &body, now_seconds()) {
-        eprintln!("refused delivery {id}: {e}");
+        // A closed stderr must not stop the receiver (eprintln! would panic).
+        let _ = writeln!(std::io::stderr(), "refused delivery {id}: {e}");
         return reply(StatusCode::UNAUTHORIZED, &format!("{e}\n"));
     }
     let event: serde_json::Value = match serde_json::from_slice(&body) {
