@@ -29,6 +29,23 @@ pub enum StartupError {
     Domain(#[from] crate::domain::DomainError),
 }
 
+/// How long activity entries are kept: `INLET_ACTIVITY_RETENTION_DAYS` (1 to 3650), else 90
+/// days. A value outside that range is logged and the default kept, so a typo never stops
+/// the functions from starting.
+fn retention() -> Duration {
+    let default = crate::domain::activity::DEFAULT_RETENTION;
+    match std::env::var("INLET_ACTIVITY_RETENTION_DAYS") {
+        Err(_) => default,
+        Ok(v) => match v.trim().parse::<u64>() {
+            Ok(days) if (1..=3650).contains(&days) => Duration::from_secs(days * 24 * 3600),
+            _ => {
+                tracing::warn!(value = %v, "INLET_ACTIVITY_RETENTION_DAYS is 1 to 3650 days; keeping 90");
+                default
+            }
+        },
+    }
+}
+
 /// How long a sync's lease holds unrenewed (renewed every third of it): the longest a
 /// crashed run keeps its tenant from being synced.
 #[cfg(feature = "okta")]
@@ -205,7 +222,7 @@ impl Services {
     }
 
     fn assemble(table: Arc<dyn Table>, tenants: Tenants, okta: Arc<dyn Documents>) -> Self {
-        let directory = Directory::new(Arc::clone(&table));
+        let directory = Directory::new(Arc::clone(&table)).with_retention(retention());
         let integrations = Integrations::new(Arc::clone(&table), okta);
         Self { table, tenants, directory, integrations, feed: None }
     }

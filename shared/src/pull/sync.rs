@@ -196,6 +196,9 @@ impl Puller {
         Ok(match (tenant.settings.mode, tenant.status) {
             (Mode::Scim, _) => Some(run_error(None, format!("tenant {t} is in scim mode: the Okta API pull is off"))),
             (_, Status::Disabled) => Some(run_error(None, format!("tenant {t} is disabled"))),
+            _ if !tenant.settings.provisioning => {
+                Some(run_error(None, format!("tenant {t} has provisioning turned off: the Okta API pull is paused")))
+            }
             _ => None,
         })
     }
