@@ -2,10 +2,11 @@
 //! data directory by default or, with `--aws`, on a deployed stack's table and secrets.
 
 use clap::{Args, Subcommand, ValueEnum};
-use inlet_shared::domain::DomainError;
+use inlet_shared::domain::audit::TenantAdmin;
 use inlet_shared::domain::tenant::{
-    Issued, Mode, Settings, SettingsChange, Status, Tenant, TenantChange, TenantId, Tenants, TokenInfo,
+    Issued, Mode, Settings, SettingsChange, Status, Tenant, TenantChange, TenantId, TokenInfo,
 };
+use inlet_shared::domain::{Actor, DomainError};
 use inlet_shared::startup::{Services, Storage};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -180,13 +181,6 @@ impl Target {
         Services::build(&self.storage()?).await.map_err(|e| e.to_string())
     }
 
-    async fn tenants(&self) -> Result<Tenants, String> {
-        if let Some(s) = &self.injected {
-            return Ok(s.tenants.clone());
-        }
-        Services::tenants_only(&self.storage()?).await.map_err(|e| e.to_string())
-    }
-
     /// The data directory a local command works on (not with `--aws`).
     pub fn local_dir(&self) -> Option<&std::path::Path> {
         (!self.aws).then_some(self.data_dir.as_path())
@@ -261,14 +255,21 @@ fn issued_text(i: &Issued, url: &str) -> String {
     )
 }
 
+/// The vendor at this machine, as the activity log names it.
+pub fn cli_actor() -> Actor {
+    Actor::Admin { principal: format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into())) }
+}
+
 pub async fn tenants(cmd: TenantCommand, target: Target) -> Result<(), String> {
-    let tenants = target.tenants().await?;
+    let services = target.services().await?;
+    let tenants = services.tenants.clone();
+    let audit = TenantAdmin { tenants: &tenants, directory: &services.directory, actor: cli_actor() };
     let show = |t: &Tenant| tenant_text(t, &target.scim_url(&t.id));
     match cmd {
         TenantCommand::Create { id: t, name, settings } => {
             let mut s = Settings::default();
             s.apply(settings.change());
-            let created = tenants.create(&id(&t)?, name.as_deref(), s).await.map_err(err)?;
+            let created = audit.create(&id(&t)?, name.as_deref(), s).await.map_err(err)?;
             target.print(&created, show)
         }
         TenantCommand::List => {
@@ -289,24 +290,26 @@ pub async fn tenants(cmd: TenantCommand, target: Target) -> Result<(), String> {
         TenantCommand::Show { id: t } => target.print(&tenants.show(&id(&t)?).await.map_err(err)?, show),
         TenantCommand::Update { id: t, name, settings } => {
             let change = TenantChange { name, status: None, settings: settings.change() };
-            target.print(&tenants.update(&id(&t)?, change).await.map_err(err)?, show)
+            target.print(&audit.update(&id(&t)?, change).await.map_err(err)?, show)
         }
-        TenantCommand::Disable { id: t } => set_status(&tenants, &target, &t, Status::Disabled).await,
-        TenantCommand::Enable { id: t } => set_status(&tenants, &target, &t, Status::Active).await,
+        TenantCommand::Disable { id: t } => set_status(&audit, &target, &t, Status::Disabled).await,
+        TenantCommand::Enable { id: t } => set_status(&audit, &target, &t, Status::Active).await,
     }
 }
 
-async fn set_status(tenants: &Tenants, target: &Target, t: &str, status: Status) -> Result<(), String> {
+async fn set_status(audit: &TenantAdmin<'_>, target: &Target, t: &str, status: Status) -> Result<(), String> {
     let change = TenantChange { status: Some(status), ..TenantChange::default() };
-    let updated = tenants.update(&id(t)?, change).await.map_err(err)?;
+    let updated = audit.update(&id(t)?, change).await.map_err(err)?;
     target.print(&updated, |t| tenant_text(t, &target.scim_url(&t.id)))
 }
 
 pub async fn tokens(cmd: TokenCommand, target: Target) -> Result<(), String> {
-    let tenants = target.tenants().await?;
+    let services = target.services().await?;
+    let tenants = services.tenants.clone();
+    let audit = TenantAdmin { tenants: &tenants, directory: &services.directory, actor: cli_actor() };
     match cmd {
         TokenCommand::Issue { tenant, label, expires_in } => {
-            let issued = tenants.issue(&id(&tenant)?, label.as_deref(), expires_in).await.map_err(err)?;
+            let issued = audit.issue(&id(&tenant)?, label.as_deref(), expires_in).await.map_err(err)?;
             target.print(&issued, |i| issued_text(i, &target.scim_url(&tenant)))
         }
         TokenCommand::List { tenant } => {
@@ -321,7 +324,7 @@ pub async fn tokens(cmd: TokenCommand, target: Target) -> Result<(), String> {
         }
         TokenCommand::Rotate { tenant, token_id, overlap, label, expires_in } => {
             let issued =
-                tenants.rotate(&id(&tenant)?, &token_id, overlap, label.as_deref(), expires_in).await.map_err(err)?;
+                audit.rotate(&id(&tenant)?, &token_id, overlap, label.as_deref(), expires_in).await.map_err(err)?;
             target.print(&issued, |i| {
                 format!(
                     "{}\n{token_id} keeps working until it expires in {}; revoke it once the identity provider uses the new token.",
@@ -331,7 +334,7 @@ pub async fn tokens(cmd: TokenCommand, target: Target) -> Result<(), String> {
             })
         }
         TokenCommand::Revoke { tenant, token_id } => {
-            tenants.revoke(&id(&tenant)?, &token_id).await.map_err(err)?;
+            audit.revoke(&id(&tenant)?, &token_id).await.map_err(err)?;
             target.print(&serde_json::json!({"revoked": token_id}), |_| format!("Revoked {token_id}."))
         }
     }

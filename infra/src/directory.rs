@@ -7,7 +7,7 @@ use clap::Subcommand;
 use inlet_shared::api::admin::directory::{list_all, present};
 use inlet_shared::domain::activity::LogQuery;
 use inlet_shared::domain::records::Stored;
-use inlet_shared::domain::{Actor, Caller, DomainResult, Resource, TenantId};
+use inlet_shared::domain::{Caller, DomainResult, Resource, TenantId};
 use inlet_shared::startup::Services;
 use serde_json::{Value, json};
 
@@ -78,11 +78,6 @@ fn tenant_id(tenant: &str) -> Result<TenantId, String> {
     TenantId::parse(tenant).ok_or_else(|| format!("{tenant:?} is not a tenant id"))
 }
 
-/// The vendor acting from this machine: the activity log names the OS user.
-fn principal() -> String {
-    format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()))
-}
-
 fn read_body(path: &str, stdin: Option<&str>) -> Result<Value, String> {
     let text = match (stdin, path) {
         (Some(given), "-") => given.to_owned(),
@@ -104,7 +99,7 @@ async fn caller(target: &Target, tenant: &str) -> Result<(Services, Caller), Str
     let t = tenant_id(tenant)?;
     let services = target.services().await?;
     let record = services.tenants.show(&t).await.map_err(|e| e.to_string())?;
-    Ok((services, Caller::new(t, Actor::Admin { principal: principal() }, record.settings)))
+    Ok((services, Caller::new(t, crate::admin::cli_actor(), record.settings)))
 }
 
 fn summary(r: &Value) -> String {

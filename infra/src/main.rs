@@ -139,6 +139,8 @@ enum Command {
 fn store_target(cmd: &mut Command) -> Option<&mut admin::Target> {
     match cmd {
         Command::Okta { target, .. }
+        | Command::Tenants { target, .. }
+        | Command::Tokens { target, .. }
         | Command::Users { target, .. }
         | Command::Groups { target, .. }
         | Command::Activity { target, .. } => Some(target),

@@ -216,6 +216,16 @@ pub struct LogPage {
 pub const MAX_PAGE: usize = 1000;
 
 impl super::Directory {
+    /// Records entries in a transaction of their own: for actions whose change no table
+    /// transaction spans (tokens, tenant settings, Okta sync runs).
+    pub async fn record(&self, t: &TenantId, actor: &Actor, entries: &[Entry]) -> DomainResult<()> {
+        let writes = entries
+            .iter()
+            .map(|e| Ok(Write::Put { item: item(t, actor, e, self.retention)?, cond: Condition::NotExists }))
+            .collect::<DomainResult<Vec<_>>>()?;
+        Ok(self.table.transact(writes).await?)
+    }
+
     /// One page of a tenant's activity log, newest first.
     pub async fn activity(&self, t: &TenantId, q: &LogQuery) -> DomainResult<LogPage> {
         query(self.table.as_ref(), t, q).await

@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod actor;
+pub mod audit;
 pub mod directory;
 pub mod error;
 mod indexes;

@@ -11,11 +11,13 @@
 use super::checkpoint::{self, Snapshot};
 use super::state::{self, CheckpointRef, Counts, Lease, Progress, RunError, SyncState, at_offset};
 use super::{Integration, Integrations, PullError, PullResult, apply, read};
+use crate::domain::activity::Entry;
 use crate::domain::records::now;
 use crate::domain::tenant::{Mode, Status, Tenants};
 use crate::domain::{Actor, Caller, Directory, TenantId};
 use crate::okta::{self, ApiToken, OktaClient, OktaError, OrgUrl};
 use futures::StreamExt;
+use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -306,6 +308,7 @@ impl Puller {
         if had_checkpoint {
             checkpoint::clear(self.integrations.table().as_ref(), held.t).await?;
         }
+        self.log(held.t, json!({"outcome": "synced", "counts": counts})).await?;
         Ok(Outcome::Synced(counts))
     }
 
@@ -330,7 +333,15 @@ impl Puller {
         if keep.is_none() {
             checkpoint::clear(table, held.t).await?;
         }
+        self.log(held.t, json!({"outcome": "failed", "code": e.code, "message": e.message})).await?;
         Ok(Outcome::Failed(e))
+    }
+
+    /// A sync run's entry in the tenant's activity log (the users and groups it changed have
+    /// their own entries, written with each change).
+    async fn log(&self, t: &TenantId, detail: serde_json::Value) -> PullResult<()> {
+        let e = Entry::other("okta.sync", "OktaSync", "okta", detail);
+        Ok(self.directory.record(t, &Actor::OktaApi, &[e]).await?)
     }
 
     /// Saves the read for the next invocation, which may start at once.

@@ -105,6 +105,10 @@ fn nordlayer_provisioned_teams_are_read_only_until_provisioning_is_off() {
     for want in ["inlet.user.created", "inlet.group.created", "inlet.group.members_added", "inlet.user.updated"] {
         assert!(kinds.contains(&want), "{want} missing from {kinds:?}");
     }
+    assert!(kinds.contains(&"inlet.token.issued"), "{kinds:?}");
+    let settings = log.iter().find(|e| e["type"] == "inlet.tenant.updated").unwrap();
+    assert_eq!(settings["changed"], json!(["settings.provisioning"]));
+    assert_eq!(settings["actor"]["kind"], "admin");
     let times: Vec<&str> = log.iter().filter_map(|e| e["time"].as_str()).collect();
     assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first");
     let by_admin = log.iter().find(|e| e["type"] == "inlet.user.updated").unwrap();

@@ -22,6 +22,7 @@ pub mod okta;
 pub mod vendor;
 
 use super::error::ApiError;
+use crate::domain::audit::TenantAdmin;
 use crate::domain::tenant::{Settings, TenantChange, TenantId, Tenants};
 use crate::domain::{Directory, Resource};
 use crate::domain::{DomainError, DomainResult};
@@ -116,6 +117,11 @@ pub async fn handle(admin: &Admin, req: Request<Bytes>, caller: &str) -> Respons
 
 async fn route(admin: &Admin, req: Request<Bytes>, principal: &str) -> Result<Response<Bytes>, ApiError> {
     let tenants = &admin.tenants;
+    let audit = TenantAdmin {
+        tenants,
+        directory: &admin.directory,
+        actor: crate::domain::Actor::Admin { principal: principal.to_owned() },
+    };
     let (parts, raw) = req.into_parts();
     let rest = parts.uri.path().trim_end_matches('/').strip_prefix("/admin/tenants").ok_or(ApiError::NoRoute)?;
     let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
@@ -125,28 +131,28 @@ async fn route(admin: &Admin, req: Request<Bytes>, principal: &str) -> Result<Re
         [] if m == Method::GET => json_ok(ok, &tenants.list().await?),
         [] if m == Method::POST => {
             let c: CreateTenant = parse(&raw)?;
-            json_ok(StatusCode::CREATED, &tenants.create(&tenant_id(&c.id)?, c.name.as_deref(), c.settings).await?)
+            json_ok(StatusCode::CREATED, &audit.create(&tenant_id(&c.id)?, c.name.as_deref(), c.settings).await?)
         }
         [t] if m == Method::GET => json_ok(ok, &tenants.show(&tenant_id(t)?).await?),
         [t] if m == Method::PATCH => {
             let change: TenantChange = body(&raw)?;
-            json_ok(ok, &tenants.update(&tenant_id(t)?, change).await?)
+            json_ok(ok, &audit.update(&tenant_id(t)?, change).await?)
         }
         [t, "tokens"] if m == Method::GET => json_ok(ok, &tenants.tokens(&tenant_id(t)?).await?),
         [t, "tokens"] if m == Method::POST => {
             let n: NewToken = body(&raw)?;
             let ttl = n.expires_in_seconds.map(Duration::from_secs);
-            json_ok(StatusCode::CREATED, &tenants.issue(&tenant_id(t)?, label(n.label.as_deref())?, ttl).await?)
+            json_ok(StatusCode::CREATED, &audit.issue(&tenant_id(t)?, label(n.label.as_deref())?, ttl).await?)
         }
         [t, "tokens", id, "rotate"] if m == Method::POST => {
             let n: NewToken = body(&raw)?;
             let overlap = n.overlap_seconds.map_or(DEFAULT_OVERLAP, Duration::from_secs);
             let ttl = n.expires_in_seconds.map(Duration::from_secs);
-            let issued = tenants.rotate(&tenant_id(t)?, id, overlap, label(n.label.as_deref())?, ttl).await?;
+            let issued = audit.rotate(&tenant_id(t)?, id, overlap, label(n.label.as_deref())?, ttl).await?;
             json_ok(StatusCode::CREATED, &issued)
         }
         [t, "tokens", id] if m == Method::DELETE => {
-            tenants.revoke(&tenant_id(t)?, id).await?;
+            audit.revoke(&tenant_id(t)?, id).await?;
             let mut r = Response::new(Bytes::new());
             *r.status_mut() = StatusCode::NO_CONTENT;
             r
