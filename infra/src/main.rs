@@ -2,6 +2,7 @@
 
 mod admin;
 mod bootstrap;
+mod delivery;
 mod directory;
 mod local;
 mod okta;

@@ -10,8 +10,8 @@
 //! before any body is read.
 
 use crate::bootstrap::{self, DEFAULT_TENANT};
+use crate::delivery;
 use crate::local;
-use crate::webhook::{self, WebhookSink};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -20,8 +20,6 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use inlet_shared::api::{self, ApiError, App, Endpoint, MAX_BODY_BYTES};
-use inlet_shared::events::jsonl::JsonlSink;
-use inlet_shared::events::relay::{Relay, Sink};
 use inlet_shared::startup::{AppOptions, Services, Storage};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -34,8 +32,6 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
-/// The local event log in the data directory, one event a line.
-pub const EVENTS_FILE: &str = "events.jsonl";
 /// How long in-flight requests may take to finish after a shutdown signal.
 const DRAIN: Duration = Duration::from_secs(10);
 
@@ -95,16 +91,7 @@ pub async fn run(o: Options) -> Result<(), String> {
         ));
     }
     // Checked before anything starts: a webhook without its secret is refused, not unsigned.
-    let webhook = match &o.webhook {
-        Some(url) if o.table.is_some() => {
-            return Err(format!(
-                "--webhook {url}: local delivery reads the embedded store's change feed; on DynamoDB, \
-                 events come from the table's stream (the publisher Lambda)"
-            ));
-        }
-        Some(url) => Some((url.clone(), WebhookSink::new(url, webhook::secret_from_env()?)?)),
-        None => None,
-    };
+    let webhook = delivery::webhook(o.webhook.as_deref(), o.table.is_some())?;
     let data_dir = o.data_dir.as_path();
     inlet_shared::store::files::private_dir(data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
     let storage =
@@ -138,16 +125,9 @@ pub async fn run(o: Options) -> Result<(), String> {
         None => "Bearer tokens: the one printed at first start, INLET_DEV_TOKEN, or `inlet tokens issue`".to_owned(),
     });
     if let Some(feed) = services.feed.clone() {
-        let jsonl = JsonlSink::open(&data_dir.join(EVENTS_FILE)).map_err(|e| e.to_string())?;
-        say(&format!("Events: appended to {}", jsonl.path().display()));
-        let mut sinks: Vec<Arc<dyn Sink>> = vec![Arc::new(jsonl)];
-        if let Some((url, hook)) = webhook {
-            say(&format!("Events: POSTed to {url} (Standard Webhooks, signed with INLET_WEBHOOK_SECRET)"));
-            sinks.push(Arc::new(hook));
+        for line in delivery::start(feed, data_dir, webhook)? {
+            say(&line);
         }
-        let relay = Relay::new(feed, sinks);
-        // Unacknowledged events stay in the feed across a stop: the next start delivers them.
-        tokio::spawn(async move { relay.run().await });
     }
     say(&format!("Data directory: {}", data_dir.display()));
 
