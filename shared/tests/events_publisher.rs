@@ -15,6 +15,8 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, StreamSpecification, StreamViewType,
 };
 use aws_sdk_dynamodbstreams::types::{AttributeValue, ShardIteratorType};
+use inlet_shared::domain::activity::LogQuery;
+use inlet_shared::domain::{Caller, Directory, Resource, TenantId};
 use inlet_shared::events::eventbridge::{EventBridgeBus, Publisher};
 use inlet_shared::store::dynamo::DynamoStore;
 use inlet_shared::store::keys::{self, Kind};
@@ -276,7 +278,20 @@ async fn received(rig: &Rig, want: usize, patience: Duration) -> Vec<(String, St
 async fn committed_changes_arrive_on_eventbridge_once_the_publisher_has_read_the_stream() {
     let Some(rig) = rig().await else { return };
     let store = DynamoStore::new(rig.ddb.clone(), &rig.table);
-    let (committed, rolled_back) = commit(&store).await;
+    let (mut committed, rolled_back) = commit(&store).await;
+    // And the entries the domain itself writes: a SCIM create and a deactivation.
+    let dir = Directory::new(std::sync::Arc::new(DynamoStore::new(rig.ddb.clone(), &rig.table)));
+    let t = TenantId::parse("acme").unwrap();
+    let c = Caller::scim_test(&t);
+    let grace = dir.create(&c, Resource::User, &json!({"userName": "grace@acme.example"})).await.unwrap();
+    let off = json!({"Operations": [{"op": "replace", "path": "active", "value": false}]});
+    dir.patch(&c, Resource::User, &grace.id, &off, None).await.unwrap();
+    let q = LogQuery { subject: Some(grace.id.clone()), limit: 10, ..LogQuery::default() };
+    let mut written = dir.activity(&t, &q).await.unwrap().entries;
+    written.reverse();
+    let kinds: Vec<&str> = written.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(kinds, ["inlet.user.created", "inlet.user.deactivated"]);
+    committed.extend(written);
     let batch = stream_batch(&rig).await;
     let records = batch["Records"].as_array().unwrap();
     let has = |event: &Value| records.iter().any(|r| r.to_string().contains(event["id"].as_str().unwrap()));
