@@ -63,5 +63,8 @@ async fn racing_writers_keep_the_invariants_on_dynamodb() {
     assert!(report.violations.is_empty(), "{:#?}", report.violations);
     assert!(report.unexpected.is_empty(), "{:#?}", report.unexpected);
     assert_eq!(report.busy_commuting, 0);
-    assert_eq!(races::distinct_additions(&directory, 3, 40).await, Vec::<String>::new());
+    // 30 members a PATCH: each commits in one transaction, so concurrent ones commute without
+    // queueing (the multi-transaction path queues behind the group's lock; moto's slow
+    // transactions make that a test of its speed, so it runs on redb: 20 PATCHes of 50).
+    assert_eq!(races::distinct_additions(&directory, 4, 30).await, Vec::<String>::new());
 }
