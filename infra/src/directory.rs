@@ -131,6 +131,13 @@ async fn deleted(target: &Target, services: &Services, c: &Caller, res: Resource
     target.print(&json!({"deleted": id}), |_| format!("deleted {} {id}", res.rt().name))
 }
 
+/// A manual user or group from a SCIM body on a file (`-` = stdin).
+async fn create(target: &Target, res: Resource, tenant: &str, file: &str) -> Result<(), String> {
+    let (s, c) = caller(target, tenant).await?;
+    let body = read_body(file, target.stdin.as_deref())?;
+    done(target, &s, &c, res, s.directory.create(&c, res, &body).await).await
+}
+
 async fn list(target: &Target, res: Resource, tenant: &str, filter: Option<&str>) -> Result<(), String> {
     let (services, c) = caller(target, tenant).await?;
     let all = list_all(&services.directory, &c, res, filter).await.map_err(|e| e.to_string())?;
@@ -142,11 +149,7 @@ pub async fn users(cmd: UserCommand, target: Target) -> Result<(), String> {
     let stdin = target.stdin.clone();
     match cmd {
         UserCommand::List { tenant, filter } => list(&target, res, &tenant, filter.as_deref()).await,
-        UserCommand::Create { tenant, file } => {
-            let (s, c) = caller(&target, &tenant).await?;
-            let body = read_body(&file, stdin.as_deref())?;
-            done(&target, &s, &c, res, s.directory.create(&c, res, &body).await).await
-        }
+        UserCommand::Create { tenant, file } => create(&target, res, &tenant, &file).await,
         UserCommand::Update { tenant, id, file } => {
             let (s, c) = caller(&target, &tenant).await?;
             let body = read_body(&file, stdin.as_deref())?;
@@ -166,14 +169,9 @@ pub async fn users(cmd: UserCommand, target: Target) -> Result<(), String> {
 
 pub async fn groups(cmd: GroupCommand, target: Target) -> Result<(), String> {
     let res = Resource::Group;
-    let stdin = target.stdin.clone();
     match cmd {
         GroupCommand::List { tenant, filter } => list(&target, res, &tenant, filter.as_deref()).await,
-        GroupCommand::Create { tenant, file } => {
-            let (s, c) = caller(&target, &tenant).await?;
-            let body = read_body(&file, stdin.as_deref())?;
-            done(&target, &s, &c, res, s.directory.create(&c, res, &body).await).await
-        }
+        GroupCommand::Create { tenant, file } => create(&target, res, &tenant, &file).await,
         GroupCommand::AddMembers { tenant, group_id, user_ids } => {
             let (s, c) = caller(&target, &tenant).await?;
             let body = patch(json!([{"op": "add", "path": "members", "value": members(&user_ids)}]));
