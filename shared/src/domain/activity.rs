@@ -191,6 +191,31 @@ pub fn changed(old: &Map<String, Value>, new: &Map<String, Value>) -> Vec<String
     out
 }
 
+/// The entries of an update: claimed, deactivated / reactivated (a user's `active` flipped)
+/// or updated, with the names of what changed; none for a change of members only (those have
+/// their own entries).
+pub(crate) fn update_entries(res: Resource, old: &Stored, new: &Stored, claim: bool) -> Vec<Entry> {
+    let changed = changed(&old.attrs, &new.attrs);
+    if changed.is_empty() && !claim {
+        return Vec::new();
+    }
+    let active = |s: &Stored| s.attrs.get("active").and_then(Value::as_bool) != Some(false);
+    let kind = match (claim, res, active(old), active(new)) {
+        (true, ..) => "claimed",
+        (false, Resource::User, true, false) => "deactivated",
+        (false, Resource::User, false, true) => "reactivated",
+        _ => "updated",
+    };
+    let mut e = Entry::record(kind, res, new);
+    e.changed = changed;
+    vec![e]
+}
+
+pub(crate) fn has_email(s: &Stored) -> bool {
+    let Some(Value::Array(emails)) = s.attrs.get("emails") else { return false };
+    emails.iter().any(|e| e.get("value").and_then(Value::as_str).is_some_and(|v| !v.trim().is_empty()))
+}
+
 /// A query of the log, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct LogQuery {

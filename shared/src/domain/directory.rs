@@ -5,7 +5,7 @@
 use super::activity::{self, Entry};
 use super::actor::{Access, Caller, Owner, Source};
 use super::error::{DomainError, DomainResult};
-use super::indexes::{index_writes, marker_target};
+use super::indexes::index_writes;
 use super::members::{self, MemberRecord};
 use super::plan;
 use super::records::{Stored, new_id, now, valid_id};
@@ -46,7 +46,7 @@ impl Resource {
             Self::Group => "group",
         }
     }
-    fn unique_attr(self) -> &'static str {
+    pub(super) fn unique_attr(self) -> &'static str {
         match self {
             Self::User => "userName",
             Self::Group => "displayName",
@@ -94,7 +94,7 @@ impl From<StoreError> for CommitError {
 
 /// What a change is, for its activity entries.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Why {
+pub(super) enum Why {
     Write,
     /// A provisioning write that takes a manual record over.
     Claim,
@@ -146,7 +146,7 @@ impl Directory {
         head.extend(index_writes(&c.tenant, res, None, Some(&stored)));
         let mut entries = vec![Entry::record("created", res, &stored)];
         let provisioned = c.actor.owner() != Owner::Manual;
-        if res == Resource::User && provisioned && c.settings.send_enrollment_email && has_email(&stored) {
+        if res == Resource::User && provisioned && c.settings.send_enrollment_email && activity::has_email(&stored) {
             entries.push(Entry::record("enrollment_requested", res, &stored));
         }
         head.extend(activity::writes(c, &entries, self.retention)?);
@@ -157,41 +157,6 @@ impl Directory {
                 self.claim(c, res, &stored, members).await
             }
             Err(e) => Err(self.explain(e, res, &stored)),
-        }
-    }
-
-    /// A provisioning create whose name is a manual record's: that record is taken over
-    /// (id and memberships kept) with the created attributes, or 409 if it is not manual.
-    async fn claim(
-        &self,
-        c: &Caller,
-        res: Resource,
-        wanted: &Stored,
-        members: Option<Vec<MemberRef>>,
-    ) -> DomainResult<Stored> {
-        let conflict = || {
-            DomainError::Conflict(format!(
-                "a {} with {} '{}' already exists",
-                res.noun(),
-                res.unique_attr(),
-                wanted.unique_name(res.rt())
-            ))
-        };
-        let marker = keys::name_marker(c.tenant.as_str(), res.kind(), wanted.unique_name(res.rt()));
-        let Some(id) = self.table.get(&marker).await?.as_ref().and_then(marker_target) else { return Err(conflict()) };
-        let ops = members.map(|m| vec![MemberOp::Add(m)]).unwrap_or_default();
-        let attrs = wanted.attrs.clone();
-        let claimed = self
-            .update(c, res, &id, None, Why::Claim, |old| {
-                if old.source.owner() != Owner::Manual {
-                    return Err(conflict());
-                }
-                Ok((attrs.clone(), ops.clone()))
-            })
-            .await;
-        match claimed {
-            Err(DomainError::NotFound(_)) => Err(conflict()),
-            other => other,
         }
     }
 
@@ -235,7 +200,7 @@ impl Directory {
     /// unless the client pinned a version with If-Match (then 412). A change of members
     /// only does not rewrite the group: it touches it (raises its version), so concurrent
     /// changes of distinct members all succeed.
-    async fn update<F>(
+    pub(super) async fn update<F>(
         &self,
         c: &Caller,
         res: Resource,
@@ -277,7 +242,7 @@ impl Directory {
                 vec![Write::Put { item: self.item(t, res, &new)?, cond: Condition::Version(old.version) }]
             };
             head.extend(index_writes(t, res, Some(&old), Some(&new)));
-            head.extend(activity::writes(c, &update_entries(res, &old, &new, claim), self.retention)?);
+            head.extend(activity::writes(c, &activity::update_entries(res, &old, &new, claim), self.retention)?);
             match self.commit(c, &new, head, member_ops).await {
                 // A touch leaves the body as it was; the version is read back for the ETag.
                 Ok(()) if members_only => return self.get(t, res, id).await,
@@ -415,33 +380,8 @@ impl Directory {
     }
 }
 
-/// The entries of an update: claimed, deactivated / reactivated (a user's `active` flipped)
-/// or updated, with the names of what changed; none for a change of members only (those have
-/// their own entries).
-fn update_entries(res: Resource, old: &Stored, new: &Stored, claim: bool) -> Vec<Entry> {
-    let changed = activity::changed(&old.attrs, &new.attrs);
-    if changed.is_empty() && !claim {
-        return Vec::new();
-    }
-    let active = |s: &Stored| s.attrs.get("active").and_then(Value::as_bool) != Some(false);
-    let kind = match (claim, res, active(old), active(new)) {
-        (true, ..) => "claimed",
-        (false, Resource::User, true, false) => "deactivated",
-        (false, Resource::User, false, true) => "reactivated",
-        _ => "updated",
-    };
-    let mut e = Entry::record(kind, res, new);
-    e.changed = changed;
-    vec![e]
-}
-
-fn has_email(s: &Stored) -> bool {
-    let Some(Value::Array(emails)) = s.attrs.get("emails") else { return false };
-    emails.iter().any(|e| e.get("value").and_then(Value::as_str).is_some_and(|v| !v.trim().is_empty()))
-}
-
 /// Group members arrive inside the resource on POST/PUT; they are stored apart.
-fn take_members(attrs: &mut Map<String, Value>, res: Resource) -> Option<Vec<MemberRef>> {
+pub(super) fn take_members(attrs: &mut Map<String, Value>, res: Resource) -> Option<Vec<MemberRef>> {
     let name = res.rt().external_members?;
     let Some(Value::Array(items)) = attrs.remove(name) else { return None };
     Some(MemberRef::from_normalized(&items))
