@@ -2,17 +2,22 @@
 //! reference server `scim2-server` and Ory Polis (jackson on SQLite), side by side, printing
 //! throughput, p50/p99 and the Inlet/peer ratios, then how each answers the same edge
 //! requests. Figures, not pass/fail: run it on a quiet machine. `--okta-pull` instead times
-//! the Okta API pull against an in-process Okta double.
+//! the Okta API pull against an in-process Okta double; `--events` measures what the activity
+//! log costs each SCIM operation and how soon events are delivered locally.
 
 mod behaviour;
 mod ceiling;
 mod client;
 mod counted;
 mod init;
+mod inproc;
+mod latency;
+mod log_cost;
 mod okta;
 mod polis;
 mod requests;
 mod servers;
+mod units;
 mod workload;
 
 use clap::Parser;
@@ -78,7 +83,15 @@ pub struct Args {
     okta_resync_users: usize,
     #[arg(long, default_value_t = 50)]
     okta_resync_groups: usize,
+    /// Instead of the comparison: the activity log's store cost per SCIM operation (with
+    /// DynamoDB units and prices) and event latency, commit to local delivery.
+    #[arg(long)]
+    events: bool,
 }
+
+/// SCIM requests per operation costed, and creates per latency run, by `--events`.
+const EVENTS_COST_REQUESTS: usize = 200;
+const EVENTS_LATENCY_CREATES: usize = 2000;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -107,6 +120,19 @@ async fn main() -> std::process::ExitCode {
             resync_groups: args.okta_resync_groups,
         };
         return match okta::run(&sizes).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("inlet-bench: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
+    if args.events {
+        let run = async {
+            log_cost::run(EVENTS_COST_REQUESTS).await?;
+            latency::run(EVENTS_LATENCY_CREATES).await
+        };
+        return match run.await {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("inlet-bench: {e}");
