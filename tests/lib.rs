@@ -154,7 +154,19 @@ impl Server {
     /// Like [`Server::start_in`], with extra `serve` arguments (rate limiting is off unless
     /// they turn it on).
     pub fn start_with(dir: &Path, token: Option<&str>, table: Option<Table>, extra: &[&str]) -> Self {
+        Self::start_with_env(dir, token, table, extra, &[])
+    }
+
+    /// Like [`Server::start_with`], with extra environment variables for the server only.
+    pub fn start_with_env(
+        dir: &Path,
+        token: Option<&str>,
+        table: Option<Table>,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
         let mut cmd = Command::new(inlet_bin());
+        cmd.envs(env.iter().copied());
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
             .stdout(Stdio::piped())

@@ -1,8 +1,8 @@
 //! Local event delivery end to end, on real processes: `inlet serve --webhook` refuses to run
 //! without a valid secret and announces where events go; `inlet webhook listen` prints what a
 //! foreign Standard Webhooks signer (Python's hmac, not Inlet's code) signed and answers 401
-//! to the rest. (Events themselves arrive once the domain writes activity entries; the relay
-//! on a real store is tested in `inlet-shared` and in the `inlet` binary's webhook tests.)
+//! to the rest; and the README's walk-through: a user pushed over SCIM arrives at the receiver,
+//! in `events.jsonl` and in the activity log.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use inlet_e2e::inlet_bin;
@@ -152,4 +152,56 @@ fn serve_refuses_a_webhook_without_a_valid_secret_and_says_where_events_go() {
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(std::fs::metadata(&events).unwrap().permissions().mode() & 0o777, 0o600);
     }
+}
+
+/// The README's walk-through: `inlet webhook listen`, `inlet serve --webhook`, a user pushed
+/// over SCIM; the event arrives signed at the receiver, in `events.jsonl` and in the log.
+#[test]
+fn a_pushed_user_arrives_at_the_webhook_receiver_and_in_the_activity_log() {
+    let mut listen = Command::new(inlet_bin())
+        .args(["webhook", "listen", "--port", "0"])
+        .env("INLET_WEBHOOK_SECRET", SECRET)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut banner = String::new();
+    BufReader::new(listen.stderr.take().unwrap()).read_line(&mut banner).unwrap();
+    let addr = banner.split("http://").nth(1).and_then(|r| r.split('/').next()).unwrap().to_owned();
+    let (tx, lines) = mpsc::channel();
+    let stdout = listen.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let _ = tx.send(line.unwrap());
+        }
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let hook = format!("http://{addr}/");
+    let s = inlet_e2e::Server::start_with_env(
+        tmp.path(),
+        Some(inlet_e2e::TOKEN),
+        None,
+        &["--webhook", &hook],
+        &[("INLET_WEBHOOK_SECRET", SECRET)],
+    );
+    let created = s.scim(
+        "POST",
+        "/Users",
+        Some(&serde_json::json!({"userName": "ada@example.com", "emails": [{"value": "ada@example.com"}]})),
+    );
+    assert_eq!(created.status, 201, "{}", created.raw);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let event: serde_json::Value = serde_json::from_str(&lines.recv_timeout(Duration::from_secs(20)).unwrap()).unwrap();
+    assert_eq!(
+        (event["type"].as_str(), event["resource"]["id"].as_str()),
+        (Some("inlet.user.created"), Some(id.as_str()))
+    );
+    assert_eq!(event["data"]["userName"], "ada@example.com");
+    let jsonl = std::fs::read_to_string(tmp.path().join("events.jsonl")).unwrap();
+    assert!(jsonl.lines().any(|l| l.contains(event["id"].as_str().unwrap())), "the same event in events.jsonl");
+    let log = s.cli_json(&["activity", "default"]);
+    assert_eq!(log[0]["id"], event["id"], "the newest activity entry is that event");
+    drop(s);
+    let _ = listen.kill();
+    let _ = listen.wait();
 }

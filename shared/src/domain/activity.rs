@@ -98,7 +98,7 @@ fn now_ms(at: OffsetDateTime) -> i64 {
 }
 
 /// The item of an entry, to put in the change's own transaction.
-pub fn item(t: &TenantId, actor: &Actor, e: &Entry, retention: Duration) -> DomainResult<Item> {
+pub fn item(t: &TenantId, actor: &Actor, e: &Entry, position: usize, retention: Duration) -> DomainResult<Item> {
     let at = OffsetDateTime::now_utc();
     let ms = now_ms(at);
     let id = uuid::Uuid::new_v4().simple().to_string();
@@ -131,8 +131,8 @@ pub fn item(t: &TenantId, actor: &Actor, e: &Entry, retention: Duration) -> Doma
     }
     let expires = at.unix_timestamp() + i64::try_from(retention.as_secs()).unwrap_or(i64::MAX / 2);
     Ok(Item {
-        key: keys::activity(t.as_str(), ms, &id),
-        gsi1: Some(keys::activity_of(t.as_str(), e.subject_id(), ms, &id)),
+        key: keys::activity(t.as_str(), ms, &keys::activity_tail(position, &id)),
+        gsi1: Some(keys::activity_of(t.as_str(), e.subject_id(), ms, &keys::activity_tail(position, &id))),
         version: 0,
         count: 0,
         body: serde_json::to_vec(&Value::Object(body)).map_err(encode)?,
@@ -149,7 +149,8 @@ fn encode(e: serde_json::Error) -> DomainError {
 pub fn writes(c: &Caller, entries: &[Entry], retention: Duration) -> DomainResult<Vec<Write>> {
     entries
         .iter()
-        .map(|e| Ok(Write::Put { item: item(&c.tenant, &c.actor, e, retention)?, cond: Condition::NotExists }))
+        .enumerate()
+        .map(|(n, e)| Ok(Write::Put { item: item(&c.tenant, &c.actor, e, n, retention)?, cond: Condition::NotExists }))
         .collect()
 }
 
@@ -246,7 +247,8 @@ impl super::Directory {
     pub async fn record(&self, t: &TenantId, actor: &Actor, entries: &[Entry]) -> DomainResult<()> {
         let writes = entries
             .iter()
-            .map(|e| Ok(Write::Put { item: item(t, actor, e, self.retention)?, cond: Condition::NotExists }))
+            .enumerate()
+            .map(|(n, e)| Ok(Write::Put { item: item(t, actor, e, n, self.retention)?, cond: Condition::NotExists }))
             .collect::<DomainResult<Vec<_>>>()?;
         Ok(self.table.transact(writes).await?)
     }

@@ -252,6 +252,12 @@ pub fn activity(t: &str, at_ms: i64, event_id: &str) -> Key {
     Key::new(activity_partition(t, shard), activity_sk(at_ms, event_id))
 }
 
+/// The sort-key tail of the `position`-th entry of one transaction: entries written together
+/// share their millisecond, and keep their order within it.
+pub fn activity_tail(position: usize, event_id: &str) -> String {
+    format!("{:02x}{event_id}", position.min(255))
+}
+
 /// The GSI1 key that lists an entry under the resource (or token, or sync) it is about.
 pub fn activity_of(t: &str, subject: &str, at_ms: i64, event_id: &str) -> Key {
     Key::new(activity_subject(t, subject), activity_sk(at_ms, event_id))

@@ -250,4 +250,56 @@ mod tests {
         assert_eq!(call(&t, "GET", "/admin/elsewhere", None).await.0, 404);
         assert_eq!(call(&t, "POST", "/admin/tenants/acme/tokens", Some(json!({"expiresInSeconds": -1}))).await.0, 400);
     }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_vendor_writes_manual_records_and_reads_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = crate::startup::Storage::Embedded { data_dir: dir.path().into() };
+        let t = crate::startup::Services::build(&storage).await.unwrap().admin();
+        assert_eq!(call(&t, "POST", "/admin/tenants", Some(json!({"id": "acme"}))).await.0, 201);
+        let (s, u) = call(&t, "POST", "/admin/tenants/acme/users", Some(json!({"userName": "ada"}))).await;
+        assert_eq!(
+            (s, u["urn:ietf:params:scim:schemas:extension:inlet:2.0:Source"]["kind"].as_str()),
+            (201, Some("manual"))
+        );
+        let id = u["id"].as_str().unwrap().to_owned();
+        assert_eq!(call(&t, "POST", "/admin/tenants/acme/users", Some(json!({"userName": "ADA"}))).await.0, 409);
+        assert_eq!(
+            call(&t, "POST", "/admin/tenants/acme/users", Some(json!({"displayName": "no userName"}))).await.0,
+            400
+        );
+        let off = json!({"Operations": [{"op": "replace", "path": "active", "value": false}]});
+        let (s, patched) = call(&t, "PATCH", &format!("/admin/tenants/acme/users/{id}"), Some(off)).await;
+        assert_eq!((s, patched["active"].clone()), (200, json!(false)));
+        let (s, g) = call(
+            &t,
+            "POST",
+            "/admin/tenants/acme/groups",
+            Some(json!({"displayName": "eng", "members": [{"value": id}]})),
+        )
+        .await;
+        assert_eq!((s, g["members"][0]["value"].as_str()), (201, Some(id.as_str())));
+        assert_eq!(call(&t, "DELETE", &format!("/admin/tenants/acme/users/{id}"), None).await.0, 204);
+        assert_eq!(call(&t, "GET", &format!("/admin/tenants/acme/users/{id}"), None).await.0, 404);
+        let (s, log) = call(&t, "GET", "/admin/tenants/acme/activity?count=3", None).await;
+        assert_eq!(s, 200);
+        let next = log["next"].as_str().unwrap();
+        let (_, older) = call(&t, "GET", &format!("/admin/tenants/acme/activity?count=10&cursor={next}"), None).await;
+        assert!(older["next"].is_null());
+        let all: Vec<&Value> =
+            log["entries"].as_array().unwrap().iter().chain(older["entries"].as_array().unwrap()).collect();
+        let times: Vec<&str> = all.iter().filter_map(|e| e["time"].as_str()).collect();
+        assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first across pages: {times:?}");
+        let mut kinds: Vec<&str> = all.iter().filter_map(|e| e["type"].as_str()).collect();
+        kinds.sort_unstable();
+        let want = ["inlet.group.created", "inlet.group.members_added", "inlet.tenant.created", "inlet.user.created"];
+        let mut want: Vec<&str> = want.into_iter().chain(["inlet.user.deactivated", "inlet.user.deleted"]).collect();
+        want.sort_unstable();
+        assert_eq!(kinds, want, "every action once, across the pages");
+        assert_eq!(all[0]["actor"], json!({"kind": "admin", "principal": "arn:aws:iam::123456789012:user/test"}));
+        let (_, mine) =
+            call(&t, "GET", &format!("/admin/tenants/acme/activity?resource={id}&action=created"), None).await;
+        assert_eq!(mine["entries"].as_array().map(Vec::len), Some(1));
+        assert_eq!(call(&t, "GET", "/admin/tenants/acme/activity?since=yesterday", None).await.0, 400);
+    }
 }
