@@ -123,6 +123,9 @@ pub fn item(t: &TenantId, actor: &Actor, e: &Entry, position: usize, retention: 
     if !e.members.is_empty() {
         body.insert("members".into(), json!(e.members));
     }
+    // A change is recorded only when it commits; a sync run says how it ended.
+    let result = e.detail.as_ref().and_then(|d| d.get("outcome")).and_then(Value::as_str).unwrap_or("ok");
+    body.insert("result".into(), json!(result));
     if let Some(d) = &e.detail {
         body.insert("detail".into(), d.clone());
     }

@@ -45,3 +45,35 @@ impl Directory {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::actor::{Actor, Caller};
+    use crate::domain::tenant::{Settings, TenantId};
+    use crate::domain::{Directory, DomainError, Resource};
+    use crate::store::embedded::EmbeddedStore;
+    use serde_json::json;
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn a_provisioning_create_claims_a_manual_group_only_when_allowed() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = Directory::new(Arc::new(EmbeddedStore::open(dir.path()).unwrap()));
+        let t = TenantId::parse("t").unwrap();
+        let vendor = Caller::new(t.clone(), Actor::Admin { principal: "p".into() }, Settings::default());
+        let manual = d.create(&vendor, Resource::Group, &json!({"displayName": "Team"})).await.unwrap();
+        let mut settings = Settings::default();
+        let scim = |s: Settings| Caller::new(t.clone(), Actor::Scim { token: "tk".into() }, s);
+        let refused = d.create(&scim(settings), Resource::Group, &json!({"displayName": "team"})).await;
+        assert!(matches!(refused, Err(DomainError::Conflict(_))), "{refused:?}");
+        settings.include_manually_provisioned_users = true;
+        let claimed = d.create(&scim(settings), Resource::Group, &json!({"displayName": "team"})).await.unwrap();
+        assert_eq!(claimed.id, manual.id);
+        assert_eq!(claimed.source.owner(), crate::domain::actor::Owner::Scim);
+        // Now provisioned: the vendor may not change it, and a second claim is a plain conflict.
+        let edit = d.replace(&vendor, Resource::Group, &manual.id, &json!({"displayName": "X"}), None).await;
+        assert!(matches!(edit, Err(DomainError::Owned(_))), "{edit:?}");
+        let again = d.create(&scim(settings), Resource::Group, &json!({"displayName": "TEAM"})).await;
+        assert!(matches!(again, Err(DomainError::Conflict(_))), "{again:?}");
+    }
+}
