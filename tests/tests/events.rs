@@ -49,15 +49,20 @@ fn post(addr: &str, headers: &[(&str, &str)], body: &str) -> u16 {
     answer.split(' ').nth(1).unwrap().parse().unwrap()
 }
 
-#[test]
-fn the_receiver_prints_what_a_standard_signer_signed_and_refuses_the_rest() {
-    let mut child = Command::new(inlet_bin())
+/// `inlet webhook listen` on a free port, verifying with [`SECRET`].
+fn listen() -> std::process::Child {
+    Command::new(inlet_bin())
         .args(["webhook", "listen", "--port", "0"])
         .env("INLET_WEBHOOK_SECRET", SECRET)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn the_receiver_prints_what_a_standard_signer_signed_and_refuses_the_rest() {
+    let mut child = listen();
     let mut banner = String::new();
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     stderr.read_line(&mut banner).unwrap();
@@ -158,13 +163,7 @@ fn serve_refuses_a_webhook_without_a_valid_secret_and_says_where_events_go() {
 /// over SCIM; the event arrives signed at the receiver, in `events.jsonl` and in the log.
 #[test]
 fn a_pushed_user_arrives_at_the_webhook_receiver_and_in_the_activity_log() {
-    let mut listen = Command::new(inlet_bin())
-        .args(["webhook", "listen", "--port", "0"])
-        .env("INLET_WEBHOOK_SECRET", SECRET)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut listen = listen();
     let mut banner = String::new();
     BufReader::new(listen.stderr.take().unwrap()).read_line(&mut banner).unwrap();
     let addr = banner.split("http://").nth(1).and_then(|r| r.split('/').next()).unwrap().to_owned();

@@ -150,10 +150,14 @@ fn encode(e: serde_json::Error) -> DomainError {
 /// The writes that record `entries` (each a new item, so the transaction fails rather
 /// than overwrite one).
 pub fn writes(c: &Caller, entries: &[Entry], retention: Duration) -> DomainResult<Vec<Write>> {
+    puts(&c.tenant, &c.actor, entries, retention)
+}
+
+fn puts(t: &TenantId, actor: &Actor, entries: &[Entry], retention: Duration) -> DomainResult<Vec<Write>> {
     entries
         .iter()
         .enumerate()
-        .map(|(n, e)| Ok(Write::Put { item: item(&c.tenant, &c.actor, e, n, retention)?, cond: Condition::NotExists }))
+        .map(|(n, e)| Ok(Write::Put { item: item(t, actor, e, n, retention)?, cond: Condition::NotExists }))
         .collect()
 }
 
@@ -248,12 +252,7 @@ impl super::Directory {
     /// Records entries in a transaction of their own: for actions whose change no table
     /// transaction spans (tokens, tenant settings, Okta sync runs).
     pub async fn record(&self, t: &TenantId, actor: &Actor, entries: &[Entry]) -> DomainResult<()> {
-        let writes = entries
-            .iter()
-            .enumerate()
-            .map(|(n, e)| Ok(Write::Put { item: item(t, actor, e, n, self.retention)?, cond: Condition::NotExists }))
-            .collect::<DomainResult<Vec<_>>>()?;
-        Ok(self.table.transact(writes).await?)
+        Ok(self.table.transact(puts(t, actor, entries, self.retention)?).await?)
     }
 
     /// One page of a tenant's activity log, newest first.

@@ -88,7 +88,11 @@ impl Actor {
     }
 
     pub fn owner(&self) -> Owner {
-        self.source().owner()
+        match self {
+            Self::Scim { .. } => Owner::Scim,
+            Self::OktaApi => Owner::OktaApi,
+            Self::Admin { .. } => Owner::Manual,
+        }
     }
 
     fn provisioning(&self) -> bool {
@@ -124,15 +128,16 @@ impl Caller {
     /// The collections this caller reads: provisioning sees its own records unless
     /// `readAllUsers` is on; the vendor sees everything.
     pub fn visible(&self) -> Vec<Owner> {
-        if self.actor.provisioning() && !self.settings.read_all_users {
-            vec![self.actor.owner()]
-        } else {
-            Owner::ALL.to_vec()
-        }
+        if self.sees_all() { Owner::ALL.to_vec() } else { vec![self.actor.owner()] }
     }
 
+    /// [`Self::visible`] for one record (called per record read: no allocation).
     pub fn sees(&self, source: &Source) -> bool {
-        self.visible().contains(&source.owner())
+        self.sees_all() || source.owner() == self.actor.owner()
+    }
+
+    fn sees_all(&self) -> bool {
+        !self.actor.provisioning() || self.settings.read_all_users
     }
 
     /// What this caller may do with a record of `source`.

@@ -349,7 +349,7 @@ pub(crate) async fn commit_with_members(
     for s in &steps {
         writes_of.push(step_writes(t, &group.id, s, true).map_err(CommitError::Other)?);
     }
-    let entries = step_entries(c, dir, group, &steps).map_err(CommitError::Other)?;
+    let mut entries = step_entries(c, dir, group, &steps).map_err(CommitError::Other)?;
     let total: usize = head.len() + 1 + entries.len() + writes_of.iter().map(Vec::len).sum::<usize>();
     if total > MAX_TRANSACTION_WRITES {
         // A plan's steps are idempotent, not strict, and were computed from what this writer
@@ -369,7 +369,6 @@ pub(crate) async fn commit_with_members(
         return plan::run_members(dir, t, &group.id, head, steps).await;
     }
     loop {
-        let entries = step_entries(c, dir, group, &steps).map_err(CommitError::Other)?;
         let mut writes = head.clone();
         writes.push(Write::Check { key: lock.clone(), cond: Condition::NotExists });
         writes.extend(writes_of.iter().flatten().cloned());
@@ -389,6 +388,8 @@ pub(crate) async fn commit_with_members(
         };
         writes_of.remove(pos);
         steps.remove(pos);
+        // The entries say what commits: without the dropped step.
+        entries = step_entries(c, dir, group, &steps).map_err(CommitError::Other)?;
     }
 }
 
