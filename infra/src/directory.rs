@@ -34,14 +34,9 @@ pub enum UserCommand {
         file: String,
     },
     /// Set a user inactive (keeps its data and memberships).
-    Deactivate {
-        tenant: String,
-        id: String,
-    },
-    Delete {
-        tenant: String,
-        id: String,
-    },
+    Deactivate { tenant: String, id: String },
+    /// Delete a user and its memberships.
+    Delete { tenant: String, id: String },
 }
 
 #[derive(Subcommand)]
@@ -58,20 +53,12 @@ pub enum GroupCommand {
         #[arg(long)]
         file: String,
     },
-    AddMembers {
-        tenant: String,
-        group_id: String,
-        user_ids: Vec<String>,
-    },
-    RemoveMembers {
-        tenant: String,
-        group_id: String,
-        user_ids: Vec<String>,
-    },
-    Delete {
-        tenant: String,
-        group_id: String,
-    },
+    /// Add users to a group (a provisioned group is read-only while provisioning is on).
+    AddMembers { tenant: String, group_id: String, user_ids: Vec<String> },
+    /// Remove users from a group.
+    RemoveMembers { tenant: String, group_id: String, user_ids: Vec<String> },
+    /// Delete a group and its memberships.
+    Delete { tenant: String, group_id: String },
 }
 
 fn tenant_id(tenant: &str) -> Result<TenantId, String> {
