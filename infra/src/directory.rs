@@ -86,7 +86,8 @@ async fn caller(target: &Target, tenant: &str) -> Result<(Services, Caller), Str
     let t = tenant_id(tenant)?;
     let services = target.services().await?;
     let record = services.tenants.show(&t).await.map_err(|e| e.to_string())?;
-    Ok((services, Caller::new(t, crate::admin::cli_actor(), record.settings)))
+    let schemas = inlet_shared::domain::tenant::schemas_of(&record).map_err(|e| e.to_string())?;
+    Ok((services, Caller::new(t, crate::admin::cli_actor(), record.settings, schemas)))
 }
 
 fn summary(r: &Value) -> String {
@@ -115,7 +116,7 @@ async fn done(
 
 async fn deleted(target: &Target, services: &Services, c: &Caller, res: Resource, id: &str) -> Result<(), String> {
     services.directory.delete(c, res, id, None).await.map_err(|e| e.to_string())?;
-    target.print(&json!({"deleted": id}), |_| format!("deleted {} {id}", res.rt().name))
+    target.print(&json!({"deleted": id}), |_| format!("deleted {} {id}", res.name()))
 }
 
 /// A manual user or group from a SCIM body on a file (`-` = stdin).

@@ -260,6 +260,8 @@ fn reread(attrs: &Map<String, Value>, rt: &ResourceType) -> Result<Map<String, V
         last_modified: "2024-05-13T04:42:34.000Z".into(),
         attrs: attrs.clone(),
         source: inlet_shared::domain::Source::Manual,
+        registry: 0,
+        unique: Vec::new(),
         version: 2,
     };
     let text = serde_json::to_string(&stored.render(rt, BASE)).map_err(|e| e.to_string())?;

@@ -17,8 +17,8 @@ pub fn handle(req: &ScimRequest) -> Result<Response<Bytes>, ApiError> {
         ("serviceproviderconfig" | "serviceconfiguration", None, 1) => {
             return Ok(json_response(StatusCode::OK, &discovery::service_provider_config(&req.base)));
         }
-        ("resourcetypes", id, 1 | 2) => (discovery::resource_types(&req.base, id), id.is_some()),
-        ("schemas", id, 1 | 2) => (discovery::schemas(&req.base, id), id.is_some()),
+        ("resourcetypes", id, 1 | 2) => (discovery::resource_types(&req.base, id, &req.caller.schemas), id.is_some()),
+        ("schemas", id, 1 | 2) => (discovery::schemas(&req.base, id, &req.caller.schemas), id.is_some()),
         _ => return Err(ApiError::NoRoute),
     };
     let mut found = found.ok_or(ApiError::NoRoute)?;

@@ -60,7 +60,9 @@ pub async fn authenticate(app: &App, parts: &Parts) -> Result<Admitted, ApiError
     let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let token = bearer(header).ok_or(ApiError::Unauthorized)?;
     let caller = match app.gate.admit(&tenant, token).await? {
-        Admission::Granted { token_id, settings } => Caller::new(tenant, Actor::Scim { token: token_id }, settings),
+        Admission::Granted { token_id, settings, schemas } => {
+            Caller::new(tenant, Actor::Scim { token: token_id }, settings, schemas)
+        }
         Admission::Denied => return Err(ApiError::Unauthorized),
         Admission::ScimOff => return Err(ApiError::ScimOff),
     };

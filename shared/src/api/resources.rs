@@ -17,18 +17,20 @@ pub async fn handle(app: &App, res: Resource, req: ScimRequest) -> Result<Respon
     let rest: Vec<&str> = req.segments.iter().skip(1).map(String::as_str).collect();
     match (&req.method, rest.as_slice()) {
         (&Method::GET, []) => {
-            let q = ListQuery::parse(&list_params(&req), res.rt())?;
+            let q = ListQuery::parse(&list_params(&req), req.caller.rt(res))?;
             list(app, res, &req, &q).await
         }
         (&Method::POST, [search]) if search.eq_ignore_ascii_case(".search") => {
-            let q = ListQuery::from_search(&req.json()?, res.rt())?;
+            let q = ListQuery::from_search(&req.json()?, req.caller.rt(res))?;
             list(app, res, &req, &q).await
         }
         (&Method::POST, []) => {
             let proj = projection(&req, res)?;
             let created = app.directory.create(&req.caller, res, &req.json()?).await?;
             let mut r = one(app, res, &req, &created, &proj, StatusCode::CREATED).await?;
-            if let Ok(loc) = HeaderValue::from_str(&format!("{}{}/{}", req.base, res.rt().endpoint, created.id)) {
+            if let Ok(loc) =
+                HeaderValue::from_str(&format!("{}{}/{}", req.base, req.caller.rt(res).endpoint, created.id))
+            {
                 r.headers_mut().insert(header::LOCATION, loc);
             }
             Ok(r)
@@ -74,7 +76,7 @@ fn list_params(req: &ScimRequest) -> ListParams<'_> {
 }
 
 fn projection(req: &ScimRequest, res: Resource) -> Result<Projection, ApiError> {
-    Ok(Projection::parse(req.param("attributes"), req.param("excludedAttributes"), res.rt())?)
+    Ok(Projection::parse(req.param("attributes"), req.param("excludedAttributes"), req.caller.rt(res))?)
 }
 
 /// A list response's resources stop short of this many bytes (Lambda answers at most 6 MB):
@@ -145,7 +147,7 @@ pub(super) async fn present_in(
     s: &Stored,
     proj: &Projection,
 ) -> DomainResult<Value> {
-    let mut v = s.render(res.rt(), base);
+    let mut v = s.render(caller.rt(res), base);
     let refs = |kind: &str, id: &str, display: Option<&str>, type_: &str| {
         let mut m = json!({"value": id, "$ref": format!("{base}/{kind}/{id}"), "type": type_});
         if let Some(d) = display {
@@ -175,5 +177,5 @@ pub(super) async fn present_in(
         }
         _ => {}
     }
-    Ok(proj.apply(v, res.rt()))
+    Ok(proj.apply(v, caller.rt(res)))
 }

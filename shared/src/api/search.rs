@@ -24,7 +24,7 @@ pub async fn handle(app: &App, req: ScimRequest) -> Result<Response<Bytes>, ApiE
     let mut queries = Vec::with_capacity(TYPES.len());
     let mut first_error = None;
     for res in TYPES {
-        match ListQuery::from_search(&body, res.rt()) {
+        match ListQuery::from_search(&body, req.caller.rt(res)) {
             Ok(q) => queries.push((res, q)),
             Err(e) => {
                 first_error.get_or_insert(e);

@@ -57,13 +57,13 @@ pub enum Subject {
 }
 
 impl Entry {
-    pub fn record(kind: &str, res: Resource, s: &Stored) -> Self {
+    pub fn record(kind: &str, c: &Caller, res: Resource, s: &Stored) -> Self {
         Self {
             kind: format!("inlet.{}.{kind}", noun(res)),
             subject: Subject::Record { res, id: s.id.clone(), version: s.version, source: s.source.clone() },
             changed: Vec::new(),
             members: Vec::new(),
-            data: Some(s.render(res.rt(), "")),
+            data: Some(s.render(c.rt(res), "")),
             detail: None,
         }
     }
@@ -111,7 +111,7 @@ pub fn item(t: &TenantId, actor: &Actor, e: &Entry, position: usize, retention: 
     match &e.subject {
         Subject::Record { res, id: rid, version, source } => {
             body.insert("source".into(), serde_json::to_value(source).map_err(encode)?);
-            body.insert("resource".into(), json!({"type": res.rt().name, "id": rid, "version": version}));
+            body.insert("resource".into(), json!({"type": res.name(), "id": rid, "version": version}));
         }
         Subject::Other { kind, id: sid } => {
             body.insert("resource".into(), json!({"type": kind, "id": sid}));
@@ -202,8 +202,8 @@ pub fn changed(old: &Map<String, Value>, new: &Map<String, Value>) -> Vec<String
 /// The entries of an update: claimed, deactivated / reactivated (a user's `active` flipped)
 /// or updated, with the names of what changed; none for a change of members only (those have
 /// their own entries).
-pub(crate) fn update_entries(res: Resource, old: &Stored, new: &Stored, claim: bool) -> Vec<Entry> {
-    let changed = changed(&old.attrs, &new.attrs);
+pub(crate) fn update_entries(c: &Caller, res: Resource, old: &Stored, new: &Stored, claim: bool) -> Vec<Entry> {
+    let changed = changed(&old.known_attrs(c.rt(res)), &new.attrs);
     if changed.is_empty() && !claim {
         return Vec::new();
     }
@@ -214,7 +214,7 @@ pub(crate) fn update_entries(res: Resource, old: &Stored, new: &Stored, claim: b
         (false, Resource::User, false, true) => "reactivated",
         _ => "updated",
     };
-    let mut e = Entry::record(kind, res, new);
+    let mut e = Entry::record(kind, c, res, new);
     e.changed = changed;
     vec![e]
 }

@@ -9,8 +9,11 @@
 //!   memberships and changes source;
 //! - with `readAllUsers` off, provisioning sees only the records it owns.
 
+use super::directory::Resource;
 use super::tenant::{Settings, TenantId};
+use crate::scim::schema::{ResourceType, Schemas};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Where a record came from, as stored on it and shown read-only in the Inlet extension.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,13 +103,14 @@ impl Actor {
     }
 }
 
-/// One caller of the directory: the tenant, who acts, and the tenant's settings as read
-/// for this request.
+/// One caller of the directory: the tenant, who acts, and the tenant's settings and
+/// schemas (its declared attributes) as read for this request.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub tenant: TenantId,
     pub actor: Actor,
     pub settings: Settings,
+    pub schemas: Arc<Schemas>,
 }
 
 /// What a caller may do with a record it can see.
@@ -121,8 +125,16 @@ pub enum Access {
 }
 
 impl Caller {
-    pub fn new(tenant: TenantId, actor: Actor, settings: Settings) -> Self {
-        Self { tenant, actor, settings }
+    pub fn new(tenant: TenantId, actor: Actor, settings: Settings, schemas: Arc<Schemas>) -> Self {
+        Self { tenant, actor, settings, schemas }
+    }
+
+    /// The tenant's resource type for `res`, with its declared attributes.
+    pub fn rt(&self, res: Resource) -> &ResourceType {
+        match res {
+            Resource::User => &self.schemas.user,
+            Resource::Group => &self.schemas.group,
+        }
     }
 
     /// The collections this caller reads: provisioning sees its own records unless
@@ -178,6 +190,6 @@ impl Caller {
 impl Caller {
     /// A SCIM writer with the default settings, for tests.
     pub fn scim_test(t: &TenantId) -> Self {
-        Self::new(t.clone(), Actor::Scim { token: "test".into() }, Settings::default())
+        Self::new(t.clone(), Actor::Scim { token: "test".into() }, Settings::default(), Schemas::builtin())
     }
 }

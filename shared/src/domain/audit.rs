@@ -9,6 +9,7 @@ use super::actor::Actor;
 use super::directory::Directory;
 use super::error::DomainResult;
 use super::tenant::{Issued, Settings, Tenant, TenantChange, TenantId, Tenants};
+use crate::scim::schema::Registry;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -50,6 +51,20 @@ impl TenantAdmin<'_> {
             self.log(id, e).await;
         }
         Ok(new)
+    }
+
+    /// Applies an attribute registry document (`Tenants::apply_schema`); the entry names the
+    /// declared attributes and the new version.
+    pub async fn apply_schema(&self, id: &TenantId, doc: &Value) -> DomainResult<Registry> {
+        let registry = self.tenants.apply_schema(id, doc).await?.schema;
+        let names: Vec<String> = registry
+            .attributes
+            .iter()
+            .map(|d| format!("{}:{}", d.schema, d.definition.get("name").and_then(Value::as_str).unwrap_or("?")))
+            .collect();
+        let detail = json!({"version": registry.version, "attributes": names});
+        self.log(id, Entry::other("tenant.schema_applied", "Tenant", id.as_str(), detail)).await;
+        Ok(registry)
     }
 
     pub async fn issue(&self, id: &TenantId, label: Option<&str>, ttl: Option<Duration>) -> DomainResult<Issued> {

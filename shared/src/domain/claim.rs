@@ -24,10 +24,10 @@ impl Directory {
                 "a {} with {} '{}' already exists",
                 res.noun(),
                 res.unique_attr(),
-                wanted.unique_name(res.rt())
+                wanted.unique_name(res.unique_attr())
             ))
         };
-        let marker = keys::name_marker(c.tenant.as_str(), res.kind(), wanted.unique_name(res.rt()));
+        let marker = keys::name_marker(c.tenant.as_str(), res.kind(), wanted.unique_name(res.unique_attr()));
         let Some(id) = self.table.get(&marker).await?.as_ref().and_then(marker_target) else { return Err(conflict()) };
         let ops = members.map(|m| vec![MemberOp::Add(m)]).unwrap_or_default();
         let attrs = wanted.attrs.clone();
@@ -51,6 +51,7 @@ mod tests {
     use crate::domain::actor::{Actor, Caller};
     use crate::domain::tenant::{Settings, TenantId};
     use crate::domain::{Directory, DomainError, Resource};
+    use crate::scim::schema::Schemas;
     use crate::store::embedded::EmbeddedStore;
     use serde_json::json;
     use std::sync::Arc;
@@ -60,10 +61,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let d = Directory::new(Arc::new(EmbeddedStore::open(dir.path()).unwrap()));
         let t = TenantId::parse("t").unwrap();
-        let vendor = Caller::new(t.clone(), Actor::Admin { principal: "p".into() }, Settings::default());
+        let vendor =
+            Caller::new(t.clone(), Actor::Admin { principal: "p".into() }, Settings::default(), Schemas::builtin());
         let manual = d.create(&vendor, Resource::Group, &json!({"displayName": "Team"})).await.unwrap();
         let mut settings = Settings::default();
-        let scim = |s: Settings| Caller::new(t.clone(), Actor::Scim { token: "tk".into() }, s);
+        let scim = |s: Settings| Caller::new(t.clone(), Actor::Scim { token: "tk".into() }, s, Schemas::builtin());
         let refused = d.create(&scim(settings), Resource::Group, &json!({"displayName": "team"})).await;
         assert!(matches!(refused, Err(DomainError::Conflict(_))), "{refused:?}");
         settings.include_manually_provisioned_users = true;

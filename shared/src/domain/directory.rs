@@ -5,17 +5,17 @@
 use super::activity::{self, Entry};
 use super::actor::{Access, Caller, Owner, Source};
 use super::error::{DomainError, DomainResult};
-use super::indexes::index_writes;
+use super::indexes::{index_writes, stamp, unique_values};
 use super::members::{self, MemberRecord};
 use super::plan;
 use super::records::{Stored, new_id, now, valid_id};
 use super::retry::{Tries, backoff};
 use super::tenant::TenantId;
 use crate::scim::patch::{self, MemberOp, MemberRef};
-use crate::scim::resource::normalize;
-use crate::scim::schema::{GROUP_TYPE, ResourceType, SOURCE_SCHEMA, USER_TYPE};
+use crate::scim::resource::{check_immutable, normalize};
+use crate::scim::schema::{ResourceType, SOURCE_SCHEMA};
 use crate::store::keys::{self, Kind};
-use crate::store::{Condition, Item, MAX_TRANSACTION_WRITES, StoreError, Table, Write};
+use crate::store::{Condition, Item, Key, MAX_TRANSACTION_WRITES, StoreError, Table, Write};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,10 +28,11 @@ pub enum Resource {
 }
 
 impl Resource {
-    pub fn rt(self) -> &'static ResourceType {
+    /// The SCIM resource type's name.
+    pub fn name(self) -> &'static str {
         match self {
-            Self::User => &USER_TYPE,
-            Self::Group => &GROUP_TYPE,
+            Self::User => "User",
+            Self::Group => "Group",
         }
     }
     pub(crate) fn kind(self) -> Kind {
@@ -46,7 +47,7 @@ impl Resource {
             Self::Group => "group",
         }
     }
-    pub(super) fn unique_attr(self) -> &'static str {
+    pub fn unique_attr(self) -> &'static str {
         match self {
             Self::User => "userName",
             Self::Group => "displayName",
@@ -130,33 +131,37 @@ impl Directory {
     }
 
     pub async fn create(&self, c: &Caller, res: Resource, body: &Value) -> DomainResult<Stored> {
-        let mut attrs = normalize(body, res.rt())?;
+        let mut attrs = normalize(body, c.rt(res))?;
         attrs.remove(SOURCE_SCHEMA);
-        let members = take_members(&mut attrs, res);
+        let members = take_members(&mut attrs, c.rt(res));
         let at = now();
-        let stored = Stored {
+        let mut stored = Stored {
             id: new_id(),
             created: at.clone(),
             last_modified: at,
             attrs,
             source: c.actor.source(),
+            registry: 0,
+            unique: Vec::new(),
             version: 1,
         };
+        stamp(c, res, &mut stored)?;
         let mut head = vec![Write::Put { item: self.item(&c.tenant, res, &stored)?, cond: Condition::NotExists }];
         head.extend(index_writes(&c.tenant, res, None, Some(&stored)));
-        let mut entries = vec![Entry::record("created", res, &stored)];
+        let mut entries = vec![Entry::record("created", c, res, &stored)];
         let provisioned = c.actor.owner() != Owner::Manual;
         if res == Resource::User && provisioned && c.settings.send_enrollment_email && activity::has_email(&stored) {
-            entries.push(Entry::record("enrollment_requested", res, &stored));
+            entries.push(Entry::record("enrollment_requested", c, res, &stored));
         }
         head.extend(activity::writes(c, &entries, self.retention)?);
         let add = members.clone().map(|m| vec![MemberOp::Add(m)]).unwrap_or_default();
+        let keys = head_keys(&head);
         match self.commit(c, &stored, head, add).await {
             Ok(()) => Ok(stored),
             Err(CommitError::Condition(1)) if c.access(&Source::Manual) == Access::Claim => {
                 self.claim(c, res, &stored, members).await
             }
-            Err(e) => Err(self.explain(e, res, &stored)),
+            Err(e) => Err(self.explain(e, c, res, &stored, &keys)),
         }
     }
 
@@ -168,14 +173,19 @@ impl Directory {
         body: &Value,
         if_match: Option<u64>,
     ) -> DomainResult<Stored> {
-        let mut attrs = normalize(body, res.rt())?;
+        let rt = c.rt(res);
+        let mut attrs = normalize(body, rt)?;
         attrs.remove(SOURCE_SCHEMA);
-        let members = take_members(&mut attrs, res);
+        let members = take_members(&mut attrs, rt);
         let member_ops = match (res, members) {
             (Resource::Group, m) => vec![MemberOp::Replace(m.unwrap_or_default())],
             (Resource::User, _) => Vec::new(),
         };
-        self.update(c, res, id, if_match, Why::Write, move |_| Ok((attrs.clone(), member_ops.clone()))).await
+        self.update(c, res, id, if_match, Why::Write, move |old| {
+            check_immutable(&old.known_attrs(rt), &attrs, rt)?;
+            Ok((attrs.clone(), member_ops.clone()))
+        })
+        .await
     }
 
     pub async fn patch(
@@ -186,10 +196,11 @@ impl Directory {
         body: &Value,
         if_match: Option<u64>,
     ) -> DomainResult<Stored> {
-        let ops = patch::parse(body, res.rt())?;
+        let rt = c.rt(res);
+        let ops = patch::parse(body, rt)?;
         self.update(c, res, id, if_match, Why::Write, |old| {
-            let mut attrs = old.attrs.clone();
-            let member_ops = patch::apply(&mut attrs, &ops, res.rt())?;
+            let mut attrs = old.known_attrs(rt);
+            let member_ops = patch::apply(&mut attrs, &ops, rt)?;
             attrs.remove(SOURCE_SCHEMA);
             Ok((attrs, member_ops))
         })
@@ -234,7 +245,8 @@ impl Directory {
             let key = keys::resource(t.as_str(), res.kind(), id);
             let members_only = attrs == old.attrs && !claim;
             let source = if claim { c.actor.source() } else { old.source.clone() };
-            let new = Stored { attrs, source, last_modified: now(), version: old.version + 1, ..old.clone() };
+            let mut new = Stored { attrs, source, last_modified: now(), version: old.version + 1, ..old.clone() };
+            stamp(c, res, &mut new)?;
             let mut head = if members_only {
                 let cond = if if_match.is_some() { Condition::Version(old.version) } else { Condition::Exists };
                 vec![Write::Touch { key, cond }]
@@ -242,7 +254,8 @@ impl Directory {
                 vec![Write::Put { item: self.item(t, res, &new)?, cond: Condition::Version(old.version) }]
             };
             head.extend(index_writes(t, res, Some(&old), Some(&new)));
-            head.extend(activity::writes(c, &activity::update_entries(res, &old, &new, claim), self.retention)?);
+            head.extend(activity::writes(c, &activity::update_entries(c, res, &old, &new, claim), self.retention)?);
+            let keys = head_keys(&head);
             match self.commit(c, &new, head, member_ops).await {
                 // A touch leaves the body as it was; the version is read back for the ETag.
                 Ok(()) if members_only => return self.get(t, res, id).await,
@@ -259,7 +272,7 @@ impl Directory {
                 Err(CommitError::Locked) => {
                     tries.waited(plan::wait_for(self.table.as_ref(), t, res.kind(), id, tries.deadline).await)?
                 }
-                Err(e) => return Err(self.explain(e, res, &new)),
+                Err(e) => return Err(self.explain(e, c, res, &new, &keys)),
             }
         }
         Err(DomainError::Busy)
@@ -292,7 +305,7 @@ impl Directory {
                 cond: Condition::Version(old.version),
             }];
             head.extend(index_writes(t, res, Some(&old), None));
-            head.extend(activity::writes(c, &[Entry::record("deleted", res, &old)], self.retention)?);
+            head.extend(activity::writes(c, &[Entry::record("deleted", c, res, &old)], self.retention)?);
             // Each membership is two deletions; the rest of the transaction is the head and a check.
             let room = (MAX_TRANSACTION_WRITES - head.len() - 1) / 2;
             let result = if let Some(links) = members::links(table, t, res, id, room).await? {
@@ -365,24 +378,46 @@ impl Directory {
         DomainError::NotFound(format!("{} {id}", res.noun()))
     }
 
-    fn explain(&self, e: CommitError, res: Resource, s: &Stored) -> DomainError {
+    /// Why a commit of `s` failed; `keys`: the keys of its transaction's writes, in order.
+    fn explain(&self, e: CommitError, c: &Caller, res: Resource, s: &Stored, keys: &[Key]) -> DomainError {
+        let taken = |i: usize| {
+            let key = keys.get(i)?;
+            unique_values(c.rt(res), &s.attrs)
+                .into_iter()
+                .find(|u| keys::value_marker(c.tenant.as_str(), res.kind(), &u.id) == *key)
+        };
         match e {
             // Index 1 is the name marker (see `index_writes`, which puts it first).
-            CommitError::Condition(1) => DomainError::Conflict(format!(
-                "a {} with {} '{}' already exists",
-                res.noun(),
-                res.unique_attr(),
-                s.unique_name(res.rt())
-            )),
+            CommitError::Condition(1) if keys.get(1).is_some_and(|k| k.sk == "UNIQUE" && taken(1).is_none()) => {
+                DomainError::Conflict(format!(
+                    "a {} with {} '{}' already exists",
+                    res.noun(),
+                    res.unique_attr(),
+                    s.unique_name(res.unique_attr())
+                ))
+            }
+            CommitError::Condition(i) if taken(i).is_some() => match taken(i) {
+                Some(u) => DomainError::Conflict(format!(
+                    "another {} already has {} '{}' (unique in the tenant)",
+                    res.noun(),
+                    u.label,
+                    u.value
+                )),
+                None => DomainError::Busy,
+            },
             CommitError::Condition(_) | CommitError::Locked => DomainError::Busy,
             CommitError::Other(e) => e,
         }
     }
 }
 
+fn head_keys(head: &[Write]) -> Vec<Key> {
+    head.iter().map(|w| w.key().clone()).collect()
+}
+
 /// Group members arrive inside the resource on POST/PUT; they are stored apart.
-pub(super) fn take_members(attrs: &mut Map<String, Value>, res: Resource) -> Option<Vec<MemberRef>> {
-    let name = res.rt().external_members?;
+pub(super) fn take_members(attrs: &mut Map<String, Value>, rt: &ResourceType) -> Option<Vec<MemberRef>> {
+    let name = rt.external_members?;
     let Some(Value::Array(items)) = attrs.remove(name) else { return None };
     Some(MemberRef::from_normalized(&items))
 }

@@ -70,7 +70,7 @@ pub async fn check(dir: &Directory, t: &TenantId, u: &Universe) -> Vec<String> {
     {
         let mut holders = BTreeMap::new();
         for s in live.values() {
-            let folded = keys::fold(s.unique_name(res.rt()));
+            let folded = keys::fold(s.unique_name(res.unique_attr()));
             if holders.insert(folded.clone(), s.id.clone()).is_some() {
                 bad.push(format!("two {res:?}s share the name {folded}"));
             }

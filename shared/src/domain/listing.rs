@@ -6,7 +6,7 @@ use super::actor::{Caller, Owner};
 use super::directory::{Directory, Resource};
 use super::error::DomainError;
 use super::error::DomainResult;
-use super::indexes::{key_of, marker_target};
+use super::indexes::{key_of, marker_target, value_lookup};
 use super::members::{get_all, query_all};
 use super::records::{Stored, valid_id};
 use super::tenant::TenantId;
@@ -45,9 +45,13 @@ impl Directory {
     /// A page of what `c` sees: the collections of the owners visible to it, one after the
     /// other (each in id order).
     pub async fn list(&self, c: &Caller, res: Resource, q: &ListQuery) -> DomainResult<ListPage> {
-        let (rt, t, owners) = (res.rt(), &c.tenant, c.visible());
+        let (rt, t, owners) = (c.rt(res), &c.tenant, c.visible());
         let skip = q.start_index - 1;
-        let all = match self.indexed_candidates(t, res, q).await? {
+        let indexed = match &q.filter {
+            Some(f) => self.indexed_candidates(c, res, f).await?,
+            None => None,
+        };
+        let all = match indexed {
             Some(candidates) => {
                 let mut found: Vec<Stored> = candidates
                     .into_iter()
@@ -81,30 +85,75 @@ impl Directory {
             }
             // Without sortBy the walk keeps only the page, however many match.
             None if q.sort_by.is_none() => {
-                let (total, resources) = self.scan(t, res, &owners, q.filter.as_ref(), skip, q.count).await?;
+                let (total, resources) = self.scan(c, res, &owners, q.filter.as_ref(), skip, q.count).await?;
                 return Ok(ListPage { total, resources });
             }
-            None => self.scan(t, res, &owners, q.filter.as_ref(), 0, usize::MAX).await?.1,
+            None => self.scan(c, res, &owners, q.filter.as_ref(), 0, usize::MAX).await?.1,
         };
         let all = sort(all, q, rt);
         Ok(ListPage { total: all.len(), resources: all.into_iter().skip(skip).take(q.count).collect() })
     }
 
-    /// Resources that can be found by index for this filter, if any index applies.
-    async fn indexed_candidates(
-        &self,
-        t: &TenantId,
+    /// Resources that can be found by index for this filter, if any index applies: an
+    /// indexed equality every match satisfies, or an `or` of filters that each have one
+    /// (`userName eq "x" or aliases.value eq "x"`: two lookups).
+    fn indexed_candidates<'a>(
+        &'a self,
+        c: &'a Caller,
         res: Resource,
-        q: &ListQuery,
-    ) -> DomainResult<Option<Vec<Stored>>> {
-        let Some(filter) = &q.filter else { return Ok(None) };
-        let rt = res.rt();
-        for (path, value) in filter.required_equalities() {
-            if !is_core(path, rt) {
-                continue;
+        filter: &'a Filter,
+    ) -> futures::future::BoxFuture<'a, DomainResult<Option<Vec<Stored>>>> {
+        Box::pin(async move {
+            if let Filter::Or(a, b) = filter {
+                let (Some(mut a), Some(b)) =
+                    (self.indexed_candidates(c, res, a).await?, self.indexed_candidates(c, res, b).await?)
+                else {
+                    return Ok(None);
+                };
+                for s in b {
+                    if !a.iter().any(|x| x.id == s.id) {
+                        a.push(s);
+                    }
+                }
+                return Ok(Some(a));
             }
-            let Some(attr) = path.locate(rt) else { continue };
-            let ids: Vec<String> = match attr.top.name {
+            for (path, value) in filter.required_equalities() {
+                if let Some(ids) = self.lookup(c, res, path, value).await? {
+                    let keys: Vec<_> =
+                        ids.iter().filter(|id| valid_id(id)).map(|id| key_of(&c.tenant, res, id)).collect();
+                    let items = match keys.as_slice() {
+                        [one] => self.table.get(one).await?.into_iter().collect(),
+                        _ => get_all(self.table.as_ref(), &keys).await?,
+                    };
+                    return Ok(Some(decode_all(items)?));
+                }
+            }
+            Ok(None)
+        })
+    }
+
+    /// The ids an index gives for `path eq value`, if one applies.
+    async fn lookup(
+        &self,
+        c: &Caller,
+        res: Resource,
+        path: &AttrPath,
+        value: &str,
+    ) -> DomainResult<Option<Vec<String>>> {
+        let (t, rt) = (&c.tenant, c.rt(res));
+        if let Some(id) = value_lookup(rt, path, value) {
+            let marker = self.table.get(&keys::value_marker(t.as_str(), res.kind(), &id)).await?;
+            return Ok(Some(marker.as_ref().and_then(marker_target).into_iter().collect()));
+        }
+        if !is_core(path, rt) {
+            return Ok(None);
+        }
+        let Some(attr) = path.locate(rt) else { return Ok(None) };
+        if attr.top.since.is_some() {
+            return Ok(None);
+        }
+        {
+            let ids: Vec<String> = match attr.top.name.as_str() {
                 "id" => vec![value.to_owned()],
                 "externalId" => {
                     let partition = keys::external_id_partition(t.as_str(), res.kind(), value);
@@ -120,16 +169,10 @@ impl Directory {
                         None => Vec::new(),
                     }
                 }
-                _ => continue,
+                _ => return Ok(None),
             };
-            let keys: Vec<_> = ids.iter().filter(|id| valid_id(id)).map(|id| key_of(t, res, id)).collect();
-            let items = match keys.as_slice() {
-                [one] => self.table.get(one).await?.into_iter().collect(),
-                _ => get_all(self.table.as_ref(), &keys).await?,
-            };
-            return Ok(Some(decode_all(items)?));
+            Ok(Some(ids))
         }
-        Ok(None)
     }
 
     /// Every resource of this kind `c` sees, for callers that reconcile a whole tenant (the
@@ -192,14 +235,14 @@ impl Directory {
     /// the matching ones after the first `skip`, at most `take`.
     async fn scan(
         &self,
-        t: &TenantId,
+        c: &Caller,
         res: Resource,
         owners: &[Owner],
         filter: Option<&Filter>,
         skip: usize,
         take: usize,
     ) -> DomainResult<(usize, Vec<Stored>)> {
-        let rt = res.rt();
+        let (t, rt) = (&c.tenant, c.rt(res));
         let (mut matched, mut out, mut examined) = (0usize, Vec::new(), 0usize);
         let mut collections = owners.iter().map(|o| keys::collection(t.as_str(), res.kind(), o.name()));
         let Some(first) = collections.next() else { return Ok((0, out)) };
@@ -234,7 +277,7 @@ fn keep(filter: &Filter, s: &Stored, rt: &ResourceType) -> bool {
 }
 
 fn is_core(path: &AttrPath, rt: &ResourceType) -> bool {
-    path.sub.is_none() && path.urn.as_deref().is_none_or(|u| u.eq_ignore_ascii_case(rt.core.id))
+    path.sub.is_none() && path.urn.as_deref().is_none_or(|u| u.eq_ignore_ascii_case(&rt.core.id))
 }
 
 fn decode_all(items: Vec<Item>) -> DomainResult<Vec<Stored>> {
@@ -286,6 +329,7 @@ mod tests {
     use super::*;
     use crate::domain::DomainResult;
     use crate::scim::list::{ListParams, ListQuery};
+    use crate::scim::schema::USER_TYPE;
     use crate::store::embedded::EmbeddedStore;
     use futures::future::join_all;
     use std::sync::Arc;
@@ -311,10 +355,10 @@ mod tests {
             count: Some("2"),
             ..Default::default()
         };
-        let q = ListQuery::parse(&params, Resource::User.rt()).unwrap();
+        let q = ListQuery::parse(&params, &USER_TYPE).unwrap();
         let page = directory.list(&c, Resource::User, &q).await.unwrap();
         assert_eq!(page.total, n);
-        let names: Vec<&str> = page.resources.iter().map(|s| s.unique_name(Resource::User.rt())).collect();
+        let names: Vec<&str> = page.resources.iter().map(|s| s.unique_name("userName")).collect();
         assert_eq!(names, vec![format!("u{:05}", n - 1), format!("u{:05}", n - 2)]);
     }
 
@@ -333,7 +377,7 @@ mod tests {
             .await;
             assert!(created.iter().all(Result::is_ok));
         }
-        let rt = Resource::User.rt();
+        let rt: &ResourceType = &USER_TYPE;
         let query = |params: ListParams<'_>| ListQuery::parse(&params, rt).unwrap();
         let too_many = |r: DomainResult<ListPage>| match r {
             Err(DomainError::Scim(e)) => e.scim_type == Some(crate::scim::error::ScimType::TooMany),

@@ -161,7 +161,7 @@ pub(crate) async fn groups_of(dir: &Directory, c: &Caller, user_id: &str) -> Dom
         if !c.sees(&g.source) {
             continue;
         }
-        let name = g.unique_name(&GROUP_TYPE).to_owned();
+        let name = g.unique_name(Resource::Group.unique_attr()).to_owned();
         groups.push((g.id, name));
     }
     groups.sort();
@@ -236,7 +236,7 @@ async fn fold(dir: &Directory, t: &TenantId, group_id: &str, ops: Vec<MemberOp>)
     let needs_current = ops.iter().any(|o| matches!(o, MemberOp::RemoveWhere(_) | MemberOp::Replace(_)));
     let current = if needs_current { Some(list(dir, t, group_id).await?) } else { None };
     let now = current.as_deref().unwrap_or(&[]);
-    let members_attr = find(GROUP_TYPE.core.attributes, "members");
+    let members_attr = find(&GROUP_TYPE.core.attributes, "members");
     let mut c = Change::default();
     for op in ops {
         let removed: Vec<String> = match op {

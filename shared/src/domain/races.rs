@@ -42,7 +42,7 @@ async fn user(dir: &Directory, t: &Caller, u: &mut Universe, name: &str) -> Stri
 
 /// A SCIM writer of the tenant (the races are provisioning's).
 fn caller(t: TenantId) -> Caller {
-    Caller::new(t, Actor::Scim { token: "race".into() }, Settings::default())
+    Caller::new(t, Actor::Scim { token: "race".into() }, Settings::default(), crate::scim::schema::Schemas::builtin())
 }
 
 fn note(r: &mut Report, what: &str, result: Result<(), DomainError>, commuting: bool) {

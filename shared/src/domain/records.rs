@@ -2,7 +2,7 @@
 
 use super::actor::Source;
 use super::error::{DomainError, DomainResult};
-use crate::scim::schema::{ResourceType, SOURCE_SCHEMA};
+use crate::scim::schema::{ResourceType, Returned, SOURCE_SCHEMA};
 use crate::store::StoreError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -20,6 +20,13 @@ pub struct Stored {
     pub attrs: Map<String, Value>,
     /// Who provisioned it (shown read-only in the Inlet extension, `SOURCE_SCHEMA`).
     pub source: Source,
+    /// The version of the tenant's attribute registry it was written under (0: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub registry: u64,
+    /// The unique value markers it holds (`keys::value_id`), exactly as written, so a later
+    /// change or delete removes these whatever the registry says by then.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unique: Vec<String>,
     /// Not serialised: it is the item's version.
     #[serde(skip)]
     pub version: u64,
@@ -55,10 +62,37 @@ impl Stored {
         self.attrs.get("externalId").and_then(Value::as_str)
     }
 
-    /// The uniquely named attribute: userName or group displayName.
-    pub fn unique_name<'a>(&'a self, rt: &ResourceType) -> &'a str {
-        let attr = rt.core.attributes.iter().find(|a| a.required).map_or("", |a| a.name);
+    /// The value of the uniquely named attribute `attr` (userName or group displayName).
+    pub fn unique_name<'a>(&'a self, attr: &str) -> &'a str {
         self.attrs.get(attr).and_then(Value::as_str).unwrap_or_default()
+    }
+
+    /// The stored attributes the tenant's current schemas still know (what a PATCH starts from).
+    pub fn known_attrs(&self, rt: &ResourceType) -> Map<String, Value> {
+        let mut attrs = self.attrs.clone();
+        rt.retain_current(&mut attrs, self.registry);
+        attrs
+    }
+
+    /// The attributes as the tenant's current schemas give them: values of attributes no
+    /// longer declared (or declared again since) left out, `returned: never` ones too.
+    pub fn current_attrs(&self, rt: &ResourceType) -> Map<String, Value> {
+        let mut attrs = self.attrs.clone();
+        rt.retain_current(&mut attrs, self.registry);
+        for (ext, a) in rt.top_attributes().filter(|(_, a)| a.returned == Returned::Never) {
+            match ext {
+                None => {
+                    attrs.remove(&a.name);
+                }
+                Some(id) => {
+                    if let Some(Value::Object(e)) = attrs.get_mut(id) {
+                        e.remove(&a.name);
+                    }
+                }
+            }
+        }
+        attrs.retain(|_, v| !v.as_object().is_some_and(Map::is_empty));
+        attrs
     }
 
     pub fn etag(&self) -> String {
@@ -67,18 +101,19 @@ impl Stored {
 
     /// The SCIM representation. `base` is the tenant's SCIM base URL (for `meta.location`).
     pub fn render(&self, rt: &ResourceType, base: &str) -> Value {
-        let mut schemas = vec![Value::from(rt.core.id)];
+        let attrs = self.current_attrs(rt);
+        let mut schemas = vec![Value::from(rt.core.id.as_str())];
         schemas.extend(
             rt.extensions
                 .iter()
-                .filter(|e| e.id != SOURCE_SCHEMA && self.attrs.contains_key(e.id))
-                .map(|e| Value::from(e.id)),
+                .filter(|e| e.id != SOURCE_SCHEMA && attrs.contains_key(&e.id))
+                .map(|e| Value::from(e.id.as_str())),
         );
         schemas.push(Value::from(SOURCE_SCHEMA));
-        let mut out = Map::with_capacity(self.attrs.len() + 4);
+        let mut out = Map::with_capacity(attrs.len() + 4);
         out.insert("schemas".into(), Value::Array(schemas));
         out.insert("id".into(), Value::from(self.id.as_str()));
-        out.extend(self.attrs.iter().map(|(k, v)| (k.clone(), v.clone())));
+        out.extend(attrs);
         let mut source = json!({"kind": self.source.owner().name()});
         if let (Source::Scim { token }, Some(o)) = (&self.source, source.as_object_mut()) {
             o.insert("tokenId".into(), Value::from(token.as_str()));
@@ -96,6 +131,10 @@ impl Stored {
         );
         Value::Object(out)
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 pub fn etag(version: u64) -> String {

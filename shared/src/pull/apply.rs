@@ -71,7 +71,7 @@ async fn apply_users(
 ) -> PullResult<HashMap<String, String>> {
     let existing = by_external_id(dir, t, Resource::User).await?;
     let seen_ids: HashSet<&str> = seen.iter().map(|u| u.okta_id.as_str()).collect();
-    let rt = Resource::User.rt();
+    let rt = t.rt(Resource::User);
     let mut jobs = Vec::new();
     for u in seen {
         let old = existing.get(&u.okta_id);
@@ -145,7 +145,7 @@ async fn holder_of(dir: &Directory, t: &Caller, name: &str) -> PullResult<Option
     let literal = serde_json::to_string(name).map_err(|e| DomainError::Conflict(e.to_string()))?;
     let filter = format!("userName eq {literal}");
     let params = ListParams { filter: Some(&filter), ..ListParams::default() };
-    let q = ListQuery::parse(&params, Resource::User.rt()).map_err(DomainError::from)?;
+    let q = ListQuery::parse(&params, t.rt(Resource::User)).map_err(DomainError::from)?;
     Ok(dir.list(t, Resource::User, &q).await?.resources.into_iter().next())
 }
 
@@ -200,7 +200,7 @@ async fn apply_groups(
     for g in &snap.groups {
         let id = match existing.get(&g.okta_id) {
             Some(old) => {
-                if old.unique_name(Resource::Group.rt()) != g.name {
+                if old.unique_name(Resource::Group.unique_attr()) != g.name {
                     let rename = patch(vec![json!({"op": "replace", "path": "displayName", "value": g.name})]);
                     dir.patch(t, Resource::Group, &old.id, &rename, None).await?;
                     counts.groups_updated += 1;

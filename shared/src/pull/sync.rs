@@ -282,7 +282,8 @@ impl Puller {
     async fn apply_holding(&self, held: &mut Held<'_>, snap: &Snapshot) -> Result<Counts, Stop> {
         let table = self.integrations.table().as_ref();
         let tenant = self.tenants.show(held.t).await.map_err(|e| Stop::Store(e.into()))?;
-        let caller = Caller::new(held.t.clone(), Actor::OktaApi, tenant.settings);
+        let schemas = crate::domain::tenant::schemas_of(&tenant).map_err(PullError::from)?;
+        let caller = Caller::new(held.t.clone(), Actor::OktaApi, tenant.settings, schemas);
         let work = apply::apply(&self.directory, table, &caller, snap);
         tokio::pin!(work);
         loop {

@@ -1,7 +1,7 @@
 //! Discovery documents (RFC 7644 §4): what Inlet really supports, nothing more.
 
 use super::list::MAX_COUNT;
-use super::schema::{ENTERPRISE, GROUP_CORE, GROUP_TYPE, ResourceType, SOURCE, USER_CORE, USER_TYPE};
+use super::schema::{ResourceType, Schemas};
 use serde_json::{Value, json};
 
 pub fn service_provider_config(base: &str) -> Value {
@@ -36,9 +36,9 @@ fn resource_type_json(rt: &ResourceType, base: &str) -> Value {
     })
 }
 
-/// All resource types, or the one named `id` (case-insensitively).
-pub fn resource_types(base: &str, id: Option<&str>) -> Option<Vec<Value>> {
-    let all = [&USER_TYPE, &GROUP_TYPE];
+/// All resource types of a tenant, or the one named `id` (case-insensitively).
+pub fn resource_types(base: &str, id: Option<&str>, schemas: &Schemas) -> Option<Vec<Value>> {
+    let all = [&schemas.user, &schemas.group];
     let chosen: Vec<Value> = all
         .iter()
         .filter(|rt| id.is_none_or(|id| rt.name.eq_ignore_ascii_case(id)))
@@ -47,10 +47,11 @@ pub fn resource_types(base: &str, id: Option<&str>) -> Option<Vec<Value>> {
     (!chosen.is_empty()).then_some(chosen)
 }
 
-/// All schemas, or the one whose URN is `id`.
-pub fn schemas(base: &str, id: Option<&str>) -> Option<Vec<Value>> {
-    let chosen: Vec<Value> = [&USER_CORE, &ENTERPRISE, &GROUP_CORE, &SOURCE]
-        .iter()
+/// All schemas of a tenant (with the attributes it declared), or the one whose URN is `id`.
+pub fn schemas(base: &str, id: Option<&str>, schemas: &Schemas) -> Option<Vec<Value>> {
+    let chosen: Vec<Value> = schemas
+        .all()
+        .into_iter()
         .filter(|s| id.is_none_or(|id| s.id.eq_ignore_ascii_case(id)))
         .map(|s| s.to_json(&format!("{base}/Schemas/{}", s.id)))
         .collect();

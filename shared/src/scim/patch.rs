@@ -7,7 +7,7 @@
 use super::error::{ScimError, ScimResult};
 use super::filter::{self, CompareOp, Filter, Literal};
 use super::path::{AttrPath, PatchPath, Target};
-use super::resource::{check_required, normalize_value, object_entry, writable};
+use super::resource::{check_immutable, check_required, normalize_value, object_entry, writable};
 use super::schema::{Attribute, Mutability, ResourceType};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
@@ -25,7 +25,7 @@ pub struct Operation {
     pub path: Option<PatchPath>,
     pub value: Option<Value>,
     /// A `remove` whose path is an extension schema's URN: the whole extension goes.
-    pub extension: Option<&'static str>,
+    pub extension: Option<String>,
 }
 
 /// A member reference as written by the client (`value` is the user id).
@@ -80,9 +80,9 @@ fn parse_op(op: &Value, rt: &ResourceType) -> ScimResult<Operation> {
         && let Some(ext) = rt.extension(p.trim())
     {
         return match (kind, value) {
-            (OpKind::Remove, _) => Ok(Operation { kind, path: None, value: None, extension: Some(ext.id) }),
+            (OpKind::Remove, _) => Ok(Operation { kind, path: None, value: None, extension: Some(ext.id.clone()) }),
             (_, Some(v @ Value::Object(_))) => {
-                let value = Some(Value::Object(Map::from_iter([(ext.id.to_owned(), v)])));
+                let value = Some(Value::Object(Map::from_iter([(ext.id.clone(), v)])));
                 Ok(Operation { kind, path: None, value, extension: None })
             }
             (_, _) => {
@@ -106,9 +106,10 @@ fn parse_op(op: &Value, rt: &ResourceType) -> ScimResult<Operation> {
 /// Applies `ops` in order to `attrs` (a canonical attribute map without id/meta).
 /// Either all operations apply or an error is returned and the caller keeps the original.
 pub fn apply(attrs: &mut Map<String, Value>, ops: &[Operation], rt: &ResourceType) -> ScimResult<Vec<MemberOp>> {
+    let before = attrs.clone();
     let mut members = Vec::new();
     for op in ops {
-        if let Some(ext) = op.extension {
+        if let Some(ext) = &op.extension {
             attrs.remove(ext);
             continue;
         }
@@ -124,7 +125,8 @@ pub fn apply(attrs: &mut Map<String, Value>, ops: &[Operation], rt: &ResourceTyp
             (None, _) => return Err(ScimError::invalid_value("a PATCH without a path needs an object value")),
         }
     }
-    check_required(attrs, rt)?;
+    check_required(attrs, rt, Some(&before))?;
+    check_immutable(&before, attrs, rt)?;
     Ok(members)
 }
 
@@ -162,7 +164,7 @@ fn apply_at(
             false => Ok(()), // Okta repeats `id` inside no-path replaces
         };
     }
-    if rt.external_members == Some(top.name) {
+    if rt.external_members == Some(top.name.as_str()) {
         members.push(member_op(kind, path, value, top)?);
         return Ok(());
     }
@@ -172,7 +174,7 @@ fn apply_at(
         Some(id) => object_entry(attrs, id),
     };
     let Some(container) = container else { return Ok(()) };
-    let sub_name = sub.map(|s| s.name).or(path.sub.as_deref());
+    let sub_name = sub.map(|s| s.name.as_str()).or(path.sub.as_deref());
     let result = match (&path.filter, top.multi) {
         (Some(f), true) => edit_matching(container, kind, top, f, sub_name, value),
         (Some(_), false) => Err(ScimError::invalid_path(format!("'{}' is not multi-valued", top.name))),
@@ -194,11 +196,11 @@ fn coerce(attr: &Attribute, value: Option<&Value>) -> ScimResult<Option<Value>> 
 fn edit_whole(
     obj: &mut Map<String, Value>,
     kind: OpKind,
-    top: &'static Attribute,
+    top: &Attribute,
     sub: Option<&str>,
     value: Option<&Value>,
 ) -> ScimResult<()> {
-    let name = top.name;
+    let name = top.name.as_str();
     match (kind, sub) {
         (OpKind::Remove, None) if top.multi && value.is_some() => {
             // Entra: `{"op":"Remove","path":"emails","value":[{"value":"x"}]}` removes only those.
@@ -230,7 +232,7 @@ fn edit_whole(
                 object_entry(obj, name);
             }
             for item in elements(obj.get_mut(name)) {
-                set_or_remove(item, sub_attr.name, v.clone());
+                set_or_remove(item, &sub_attr.name, v.clone());
             }
         }
         (OpKind::Add, None) if top.multi => {
@@ -271,17 +273,17 @@ fn edit_whole(
 fn edit_matching(
     obj: &mut Map<String, Value>,
     kind: OpKind,
-    top: &'static Attribute,
+    top: &Attribute,
     filter: &Filter,
     sub: Option<&str>,
     value: Option<&Value>,
 ) -> ScimResult<()> {
-    let name = top.name;
+    let name = top.name.as_str();
     let sub_attr = sub.and_then(|s| top.sub_attr(s));
     let new = match (kind, sub_attr) {
         (OpKind::Remove, _) => None,
         (_, Some(sa)) => coerce(sa, value)?,
-        (_, None) => coerce(&Attribute { multi: false, ..*top }, value)?,
+        (_, None) => coerce(&Attribute { multi: false, ..top.clone() }, value)?,
     };
     let mut matched = 0;
     if let Some(Value::Array(items)) = obj.get_mut(name) {
@@ -295,7 +297,7 @@ fn edit_matching(
                 matched += 1;
                 let Some(item) = item.as_object_mut() else { continue };
                 match (sub_attr, &new) {
-                    (Some(sa), v) => set_or_remove(item, sa.name, v.clone()),
+                    (Some(sa), v) => set_or_remove(item, &sa.name, v.clone()),
                     (None, Some(Value::Object(fields))) => item.extend(fields.clone()),
                     (None, _) => {}
                 }
@@ -309,7 +311,7 @@ fn edit_matching(
         };
         let mut item = Map::new();
         item.insert(key.to_owned(), lit);
-        item.insert(sa.name.to_owned(), v);
+        item.insert(sa.name.clone(), v);
         let slot = obj.entry(name.to_owned()).or_insert_with(|| Value::Array(Vec::new()));
         if let Value::Array(items) = slot {
             items.push(Value::Object(item));
@@ -320,7 +322,7 @@ fn edit_matching(
 }
 
 /// `type eq "work"` → ("type", "work"), so the element it names can be created.
-fn simple_equality(filter: &Filter, top: &'static Attribute) -> Option<(&'static str, Value)> {
+fn simple_equality<'a>(filter: &Filter, top: &'a Attribute) -> Option<(&'a str, Value)> {
     match filter {
         Filter::Compare(p, CompareOp::Eq, lit) if p.sub.is_none() && p.urn.is_none() => {
             let attr = top.sub_attr(&p.attr)?;
@@ -332,13 +334,13 @@ fn simple_equality(filter: &Filter, top: &'static Attribute) -> Option<(&'static
             };
             // Stored as the schema types it (`primary eq "True"` → true), like any written value.
             let v = normalize_value(attr, &v).ok().flatten()?;
-            Some((attr.name, v))
+            Some((attr.name.as_str(), v))
         }
         _ => None,
     }
 }
 
-fn member_op(kind: OpKind, path: &PatchPath, value: Option<&Value>, top: &'static Attribute) -> ScimResult<MemberOp> {
+fn member_op(kind: OpKind, path: &PatchPath, value: Option<&Value>, top: &Attribute) -> ScimResult<MemberOp> {
     if path.sub.is_some() || path.attr.sub.is_some() {
         return Err(ScimError::invalid_path("members can only be added, replaced or removed whole"));
     }
@@ -358,7 +360,7 @@ fn member_op(kind: OpKind, path: &PatchPath, value: Option<&Value>, top: &'stati
     })
 }
 
-fn member_refs(top: &'static Attribute, value: Option<&Value>) -> ScimResult<Vec<MemberRef>> {
+fn member_refs(top: &Attribute, value: Option<&Value>) -> ScimResult<Vec<MemberRef>> {
     let Some(Value::Array(items)) = coerce(top, value)? else { return Ok(Vec::new()) };
     Ok(MemberRef::from_normalized(&items))
 }

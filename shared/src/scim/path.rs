@@ -47,19 +47,19 @@ impl AttrPath {
 /// Where a path points in a canonical resource: its top attribute (inside extension
 /// object `ext`, if any) and optional sub-attribute.
 #[derive(Debug, Clone, Copy)]
-pub struct Target {
-    pub ext: Option<&'static str>,
-    pub top: &'static Attribute,
-    pub sub: Option<&'static Attribute>,
+pub struct Target<'a> {
+    pub ext: Option<&'a str>,
+    pub top: &'a Attribute,
+    pub sub: Option<&'a Attribute>,
 }
 
 impl AttrPath {
     /// Resolves the path against `rt`'s schemas; `None` for an unknown attribute.
-    pub fn locate(&self, rt: &ResourceType) -> Option<Target> {
+    pub fn locate<'a>(&self, rt: &'a ResourceType) -> Option<Target<'a>> {
         let (ext, top) = match &self.urn {
-            Some(urn) if !urn.eq_ignore_ascii_case(rt.core.id) => {
+            Some(urn) if !urn.eq_ignore_ascii_case(&rt.core.id) => {
                 let ext = rt.extension(urn)?;
-                (Some(ext.id), find(ext.attributes, &self.attr)?)
+                (Some(ext.id.as_str()), find(&ext.attributes, &self.attr)?)
             }
             _ => (None, rt.core_attr(&self.attr)?),
         };

@@ -100,6 +100,31 @@ impl Projection {
         for p in &self.excluded {
             remove_path(&mut out, p, rt);
         }
+        // `returned` (RFC 7643 §7): `request` attributes only when asked for by name,
+        // `always` ones whatever was asked, `never` ones never.
+        for (ext, a) in rt.top_attributes() {
+            let keep = match a.returned {
+                Returned::Request | Returned::Never => self.includes(&a.name, a.returned),
+                Returned::Always | Returned::Default => true,
+            };
+            let holder = match ext {
+                None => Some(&mut out),
+                Some(id) => out.get_mut(id).and_then(Value::as_object_mut),
+            };
+            let Some(holder) = holder else { continue };
+            if !keep {
+                holder.remove(&a.name);
+            } else if a.returned == Returned::Always && !holder.contains_key(&a.name) {
+                let found = match ext {
+                    None => src.get(&a.name),
+                    Some(id) => src.get(id).and_then(|e| e.get(&a.name)),
+                };
+                if let Some(v) = found {
+                    holder.insert(a.name.clone(), v.clone());
+                }
+            }
+        }
+        out.retain(|k, v| k == "schemas" || !v.as_object().is_some_and(Map::is_empty));
         // `schemas` names the extensions the projected resource still carries.
         let kept: Vec<Value> = match out.get("schemas") {
             Some(Value::Array(ids)) => ids
@@ -123,8 +148,8 @@ fn holder<'a>(obj: &'a Map<String, Value>, t: &Target) -> Option<&'a Map<String,
 
 fn copy_path(src: &Map<String, Value>, out: &mut Map<String, Value>, p: &PatchPath, rt: &ResourceType) {
     let Some(t) = p.attr.locate(rt) else { return };
-    let Some(value) = holder(src, &t).and_then(|h| h.get(t.top.name)) else { return };
-    let sub = t.sub.map(|s| s.name).or(p.sub.as_deref());
+    let Some(value) = holder(src, &t).and_then(|h| h.get(&t.top.name)) else { return };
+    let sub = t.sub.map(|s| s.name.as_str()).or(p.sub.as_deref());
     let matcher = p.filter.as_ref().map(|f| Matcher::for_elements(f, t.top));
     let keep = |item: &Value| matcher.as_ref().is_none_or(|m| m.matches(item));
     let narrow = |item: &Value| match sub {
@@ -147,7 +172,7 @@ fn copy_path(src: &Map<String, Value>, out: &mut Map<String, Value>, p: &PatchPa
         Some(id) => super::resource::object_entry(out, id),
     };
     if let Some(target) = target {
-        merge(target, t.top.name, picked);
+        merge(target, &t.top.name, picked);
     }
 }
 
@@ -178,11 +203,11 @@ fn remove_path(out: &mut Map<String, Value>, p: &PatchPath, rt: &ResourceType) {
         Some(id) => out.get_mut(id).and_then(Value::as_object_mut),
     };
     let Some(holder) = holder else { return };
-    match t.sub.map(|s| s.name).or(p.sub.as_deref()) {
+    match t.sub.map(|s| s.name.as_str()).or(p.sub.as_deref()) {
         None => {
-            holder.remove(t.top.name);
+            holder.remove(&t.top.name);
         }
-        Some(sub) => match holder.get_mut(t.top.name) {
+        Some(sub) => match holder.get_mut(&t.top.name) {
             Some(Value::Array(items)) => items.iter_mut().filter_map(Value::as_object_mut).for_each(|i| {
                 i.remove(sub);
             }),

@@ -28,9 +28,9 @@ pub fn normalize(body: &Value, rt: &ResourceType) -> ScimResult<Map<String, Valu
             let Value::Object(fields) = value else {
                 return Err(ScimError::invalid_value(format!("'{key}' must be an object")));
             };
-            let attrs = normalize_fields(fields, ext.attributes)?;
+            let attrs = normalize_fields(fields, &ext.attributes)?;
             if !attrs.is_empty() {
-                out.insert(ext.id.to_owned(), Value::Object(attrs));
+                out.insert(ext.id.clone(), Value::Object(attrs));
             }
             continue;
         }
@@ -40,11 +40,11 @@ pub fn normalize(body: &Value, rt: &ResourceType) -> ScimResult<Map<String, Valu
             continue;
         }
         let (container, attrs) = match &path.urn {
-            Some(urn) if !urn.eq_ignore_ascii_case(rt.core.id) => match rt.extension(urn) {
-                Some(ext) => (Some(ext.id), ext.attributes),
+            Some(urn) if !urn.eq_ignore_ascii_case(&rt.core.id) => match rt.extension(urn) {
+                Some(ext) => (Some(ext.id.as_str()), ext.attributes.as_slice()),
                 None => continue,
             },
-            _ => (None, rt.core.attributes),
+            _ => (None, rt.core.attributes.as_slice()),
         };
         let attr = match container {
             None => rt.core_attr(&path.attr),
@@ -60,11 +60,11 @@ pub fn normalize(body: &Value, rt: &ResourceType) -> ScimResult<Map<String, Valu
                 Some(id) => object_entry(&mut out, id),
             };
             if let Some(target) = target {
-                target.insert(attr.name.to_owned(), v);
+                target.insert(attr.name.clone(), v);
             }
         }
     }
-    check_required(&out, rt)?;
+    check_required(&out, rt, None)?;
     Ok(out)
 }
 
@@ -77,25 +77,64 @@ pub fn object_entry<'m>(map: &'m mut Map<String, Value>, key: &str) -> Option<&'
     slot.as_object_mut()
 }
 
-/// Required attributes (userName, displayName) must be present and non-empty.
-pub fn check_required(attrs: &Map<String, Value>, rt: &ResourceType) -> ScimResult<()> {
-    for attr in rt.core.attributes.iter().filter(|a| a.required) {
-        match attrs.get(attr.name) {
-            Some(Value::String(s)) if !s.trim().is_empty() => {}
-            _ => return Err(ScimError::invalid_value(format!("'{}' is required", attr.name))),
+/// Required attributes (userName, displayName, and those the tenant declared required) must
+/// be present and non-empty. `before`, for a PATCH: a declared required attribute the record
+/// did not have (it was declared after the record was written) is not demanded by a PATCH,
+/// so an identity provider can still deactivate the record; one it had cannot be removed.
+pub fn check_required(
+    attrs: &Map<String, Value>,
+    rt: &ResourceType,
+    before: Option<&Map<String, Value>>,
+) -> ScimResult<()> {
+    let holder = |m: &'_ Map<String, Value>, ext: Option<&str>, name: &str| -> Option<Value> {
+        match ext {
+            None => m.get(name).cloned(),
+            Some(id) => m.get(id).and_then(|e| e.get(name)).cloned(),
+        }
+    };
+    for (ext, attr) in rt.top_attributes().filter(|(_, a)| a.required) {
+        let demanded = attr.since.is_none() || before.is_none_or(|b| holder(b, ext, &attr.name).is_some());
+        let present = match holder(attrs, ext, &attr.name) {
+            Some(Value::String(s)) => !s.trim().is_empty(),
+            Some(Value::Null) | None => false,
+            Some(_) => true,
+        };
+        if demanded && !present {
+            let label = ext.map_or_else(|| attr.name.clone(), |id| format!("{id}:{}", attr.name));
+            return Err(ScimError::invalid_value(format!("'{label}' is required")));
         }
     }
     Ok(())
 }
 
-fn normalize_fields(fields: &Map<String, Value>, attrs: &'static [Attribute]) -> ScimResult<Map<String, Value>> {
+/// An `immutable` attribute, once set, keeps its value (RFC 7643 §7): a PUT or PATCH that
+/// changes or removes it is refused.
+pub fn check_immutable(before: &Map<String, Value>, after: &Map<String, Value>, rt: &ResourceType) -> ScimResult<()> {
+    for (ext, attr) in rt.top_attributes().filter(|(_, a)| a.mutability == Mutability::Immutable) {
+        let at = |m: &Map<String, Value>| match ext {
+            None => m.get(&attr.name).cloned(),
+            Some(id) => m.get(id).and_then(|e| e.get(&attr.name)).cloned(),
+        };
+        if let Some(old) = at(before)
+            && at(after).as_ref() != Some(&old)
+        {
+            return Err(ScimError::mutability(format!(
+                "'{}' is immutable: it keeps the value it was set to",
+                attr.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn normalize_fields(fields: &Map<String, Value>, attrs: &[Attribute]) -> ScimResult<Map<String, Value>> {
     let mut out = Map::new();
     for (key, value) in fields {
         let alias = || SUB_ALIASES.iter().find(|(a, _)| a.eq_ignore_ascii_case(key)).and_then(|(_, n)| find(attrs, n));
         let attr = find(attrs, key).or_else(alias);
         let Some(attr) = attr.filter(|a| writable(a)) else { continue };
         if let Some(v) = normalize_value(attr, value)? {
-            out.insert(attr.name.to_owned(), v);
+            out.insert(attr.name.clone(), v);
         }
     }
     Ok(out)
@@ -139,7 +178,7 @@ fn normalize_single(attr: &Attribute, value: &Value) -> ScimResult<Option<Value>
     }
     let v = match (attr.kind, value) {
         (AttrType::Complex, Value::Object(fields)) => {
-            let m = normalize_fields(fields, attr.sub)?;
+            let m = normalize_fields(fields, &attr.sub)?;
             return Ok((!m.is_empty()).then_some(Value::Object(m)));
         }
         // `"manager": "id"` and `"members": ["id"]`: a bare string is the `value` sub-attribute.

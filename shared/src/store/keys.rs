@@ -5,6 +5,7 @@
 //! | user                | `T#{t}#U#{id}`             | `USER`      | `T#{t}#USERS#{owner}` | `{id}` |
 //! | userName marker     | `T#{t}#UN#{h(fold(name))}` | `UNIQUE`    |                      |         |
 //! | user externalId     | `T#{t}#UX#{h(externalId)}` | `{id}`      |                      |         |
+//! | unique value marker | `T#{t}#{U\|G}V#{value id}` | `UNIQUE`   |                      |         |
 //! | group               | `T#{t}#G#{id}`             | `GROUP`     | `T#{t}#GROUPS#{owner}` | `{id}` |
 //! | displayName marker  | `T#{t}#GN#{h(fold(name))}` | `UNIQUE`    |                      |         |
 //! | group externalId    | `T#{t}#GX#{h(externalId)}` | `{id}`      |                      |         |
@@ -92,6 +93,23 @@ pub fn collection(t: &str, kind: Kind, owner: &str) -> String {
 /// The uniqueness marker of a userName or group displayName.
 pub fn name_marker(t: &str, kind: Kind, name: &str) -> Key {
     Key::new(format!("T#{t}#{}N#{}", kind.tag(), h(&fold(name))), "UNIQUE")
+}
+
+/// The id of one value of a declared `uniqueness: server` attribute: `slot` names the
+/// attribute (schema, path, the registry version it was declared in), `value` is already
+/// folded unless the attribute is caseExact. Hashed: no client text reaches a key.
+pub fn value_id(slot: &str, value: &str) -> String {
+    h(&format!("{slot}\n{value}"))
+}
+
+/// The marker holding one unique value (`value_id`); its body is the record's id.
+pub fn value_marker(t: &str, kind: Kind, value_id: &str) -> Key {
+    Key::new(format!("T#{t}#{}V#{value_id}", kind.tag()), "UNIQUE")
+}
+
+/// Is `pk` a unique value marker's partition of tenant `t`?
+pub fn is_value_marker(t: &str, kind: Kind, pk: &str) -> bool {
+    pk.strip_prefix(&format!("T#{t}#{}V#", kind.tag())).is_some_and(|rest| !rest.is_empty() && !rest.contains('#'))
 }
 
 /// One externalId index entry; the partition lists every resource with that externalId.

@@ -71,6 +71,9 @@ pub fn rendered(id: &str, attrs: Map<String, Value>, rt: &ResourceType) -> Value
         created: "2024-01-23T04:56:22.000Z".to_owned(),
         last_modified: "2024-05-13T04:42:34.000Z".to_owned(),
         attrs,
+        source: inlet_shared::domain::Source::Manual,
+        registry: 0,
+        unique: Vec::new(),
         version: 3,
     };
     stored.render(rt, BASE)

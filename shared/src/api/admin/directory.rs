@@ -18,7 +18,7 @@ pub fn base(c: &Caller) -> String {
 
 /// One resource as the vendor sees it: in full, groups with their members.
 pub async fn present(dir: &Directory, c: &Caller, res: Resource, s: &Stored) -> DomainResult<Value> {
-    let proj = Projection::parse(None, None, res.rt())?;
+    let proj = Projection::parse(None, None, c.rt(res))?;
     present_in(dir, c, &base(c), res, s, &proj).await
 }
 
@@ -35,7 +35,7 @@ pub async fn list(dir: &Directory, c: &Caller, res: Resource, query: &[(String, 
         attributes: param("attributes"),
         excluded_attributes: param("excludedAttributes"),
     };
-    let q = ListQuery::parse(&params, res.rt())?;
+    let q = ListQuery::parse(&params, c.rt(res))?;
     let page = dir.list(c, res, &q).await?;
     let base = base(c);
     let mut resources = Vec::with_capacity(page.resources.len());

@@ -15,6 +15,8 @@
 //! | GET    | `/admin/tenants/{t}/users`, `…/groups`      | the directory: SCIM list parameters, SCIM ListResponse (groups with members) |
 //! | …      | `/admin/tenants/{t}/users…`, `…/groups…`, `…/activity` | the vendor's own writes and the activity log ([`vendor`]) |
 //! | …      | `/admin/tenants/{t}/okta…`                  | the Okta API pull ([`okta`]) |
+//! | GET    | `/admin/tenants/{t}/schema`                 | the tenant's declared attributes `{version, attributes}` |
+//! | PUT    | `/admin/tenants/{t}/schema`                 | replace them with `{attributes: [ … ]}` (RFC 7643 §7 definitions + `schema`) |
 
 pub mod directory;
 #[cfg(feature = "okta")]
@@ -32,6 +34,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use std::time::Duration;
 
 /// How long a rotated-out token keeps working unless the request says otherwise.
@@ -171,6 +174,11 @@ async fn route(admin: &Admin, req: Request<Bytes>, principal: &str) -> Result<Re
             let c = vendor::caller(admin, &tenant_id(t)?, principal).await?;
             vendor::resource(admin, &c, m, resource(kind), id, &raw).await?
         }
+        [t, "schema"] if m == Method::GET => json_ok(ok, &tenants.show(&tenant_id(t)?).await?.schema.to_json()),
+        [t, "schema"] if m == Method::PUT => {
+            let doc: Value = body(&raw)?;
+            json_ok(ok, &audit.apply_schema(&tenant_id(t)?, &doc).await?.to_json())
+        }
         [t, "activity"] if m == Method::GET => {
             let query: Vec<(String, String)> =
                 form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).into_owned().collect();
@@ -191,7 +199,9 @@ async fn route(admin: &Admin, req: Request<Bytes>, principal: &str) -> Result<Re
         [t, "okta", "sync"] if m == Method::POST => {
             json_ok(StatusCode::ACCEPTED, &okta::sync_soon(admin, &tenant_id(t)?).await?)
         }
-        [_, "users" | "groups" | "okta" | "activity"] | [_, "okta", "sync"] => return Err(ApiError::MethodNotAllowed),
+        [_, "users" | "groups" | "okta" | "activity" | "schema"] | [_, "okta", "sync"] => {
+            return Err(ApiError::MethodNotAllowed);
+        }
         [] | [_] | [_, "tokens"] | [_, "tokens", _] | [_, "tokens", _, "rotate"] => {
             return Err(ApiError::MethodNotAllowed);
         }

@@ -26,7 +26,8 @@ use serde_json::{Value, json};
 /// The vendor as a caller: the tenant's settings decide what it may edit.
 pub async fn caller(admin: &Admin, t: &TenantId, principal: &str) -> Result<Caller, ApiError> {
     let tenant = admin.tenants.show(t).await?;
-    Ok(Caller::new(t.clone(), Actor::Admin { principal: principal.to_owned() }, tenant.settings))
+    let schemas = crate::domain::tenant::schemas_of(&tenant)?;
+    Ok(Caller::new(t.clone(), Actor::Admin { principal: principal.to_owned() }, tenant.settings, schemas))
 }
 
 fn json_body(raw: &Bytes) -> Result<Value, ApiError> {

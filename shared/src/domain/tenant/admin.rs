@@ -8,6 +8,7 @@ use super::{TenantId, token};
 use crate::domain::records::{now, timestamp};
 use crate::domain::{DomainError, DomainResult};
 use crate::scim::error::ScimError;
+use crate::scim::schema::Registry;
 use crate::store::docs::{Catalog, Documents, Expect, TableDocs};
 use crate::store::files::FileDocs;
 use crate::store::{StoreError, Table, keys};
@@ -103,6 +104,7 @@ impl Tenants {
             name: valid_name(name.unwrap_or(id.as_str()))?,
             status: Status::Active,
             settings,
+            schema: Registry::default(),
             created: at.clone(),
             updated: at,
         };
@@ -142,6 +144,19 @@ impl Tenants {
             }
             tenant.status = change.status.unwrap_or(tenant.status);
             tenant.settings.apply(change.settings);
+            tenant.updated = now();
+            Ok(tenant.clone())
+        })
+        .await
+    }
+
+    /// Replaces the tenant's declared attributes with those of `doc` (`{"attributes": [ … ]}`),
+    /// validated; the registry's version goes up by one. Compare-and-swap on the tenant record,
+    /// so two concurrent applies cannot lose one another's version.
+    pub async fn apply_schema(&self, id: &TenantId, doc: &serde_json::Value) -> DomainResult<Tenant> {
+        let missing = || Err(DomainError::NotFound(format!("tenant {id}")));
+        modify(&*self.registry, id, "tenant", missing, |tenant: &mut Tenant, _| {
+            tenant.schema = tenant.schema.apply(doc)?;
             tenant.updated = now();
             Ok(tenant.clone())
         })

@@ -15,7 +15,10 @@
 
 use super::record::{Mode, Settings, Status, Tenant, TokenRecord};
 use super::{TenantId, Tenants, token};
+use crate::domain::DomainError;
 use crate::domain::DomainResult;
+use crate::scim::schema::Schemas;
+use crate::store::StoreError;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -47,6 +50,7 @@ pub enum Admission {
     Granted {
         token_id: String,
         settings: Settings,
+        schemas: Arc<Schemas>,
     },
     Denied,
     /// A valid token, but the tenant's SCIM provisioning is off (`okta_api` mode, or
@@ -64,12 +68,19 @@ impl Admission {
     }
 }
 
+/// The schemas of a tenant as read (its declared attributes, validated when applied).
+pub fn schemas_of(tenant: &Tenant) -> DomainResult<Arc<Schemas>> {
+    Schemas::of(&tenant.schema).map_err(|e| {
+        DomainError::Store(StoreError::Backend(format!("tenant {}'s attribute registry is unreadable: {e}", tenant.id)))
+    })
+}
+
 /// What a valid token (`token_id`) of `tenant` may do.
-fn admit(tenant: Option<&Tenant>, token_id: &str) -> Admission {
+fn admit(tenant: Option<&Read>, token_id: &str) -> Admission {
     match tenant {
-        Some(t) if t.status == Status::Active => match t.settings.mode {
+        Some((t, schemas)) if t.status == Status::Active => match t.settings.mode {
             Mode::Scim if t.settings.provisioning => {
-                Admission::Granted { token_id: token_id.to_owned(), settings: t.settings }
+                Admission::Granted { token_id: token_id.to_owned(), settings: t.settings, schemas: Arc::clone(schemas) }
             }
             Mode::Scim | Mode::OktaApi => Admission::ScimOff,
         },
@@ -79,7 +90,7 @@ fn admit(tenant: Option<&Tenant>, token_id: &str) -> Admission {
 
 struct Entry {
     fetched: Instant,
-    tenant: Option<Tenant>,
+    tenant: Option<Read>,
     tokens: Vec<(TokenRecord, [u8; 32])>,
 }
 
@@ -90,6 +101,13 @@ impl Entry {
     }
 }
 
+/// A tenant record as read, with the schemas its registry makes.
+type Read = (Tenant, Arc<Schemas>);
+
+fn with_schemas(tenant: Option<Tenant>) -> DomainResult<Option<Read>> {
+    tenant.map(|t| schemas_of(&t).map(|s| (t, s))).transpose()
+}
+
 /// The token id the activity log names for `INLET_DEV_TOKEN`.
 pub const DEV_TOKEN_ID: &str = "dev";
 
@@ -98,7 +116,7 @@ pub struct Gate {
     ttl: Duration,
     /// A fixed token for one tenant, for local runs and emulators (`INLET_DEV_TOKEN`).
     dev: Option<(TenantId, [u8; 32])>,
-    dev_tenant: Mutex<Option<(Instant, Option<Tenant>)>>,
+    dev_tenant: Mutex<Option<(Instant, Option<Read>)>>,
     /// Entries for tenants in the registry only: bounded by the registry's size.
     cache: Mutex<HashMap<TenantId, Arc<Entry>>>,
     /// The registry's tenant ids; held across a listing so concurrent misses list once.
@@ -187,7 +205,7 @@ impl Gate {
         let tenant = match cached.filter(|(at, _)| at.elapsed() < self.ttl) {
             Some((_, tenant)) => tenant,
             None => {
-                let tenant = self.tenants.find(t).await?;
+                let tenant = with_schemas(self.tenants.find(t).await?)?;
                 *self.dev_tenant.lock().unwrap_or_else(PoisonError::into_inner) =
                     Some((Instant::now(), tenant.clone()));
                 tenant
@@ -231,6 +249,7 @@ impl Gate {
             Some(found) if found.status == Status::Active => self.tenants.verifiers(t).await?,
             _ => Vec::new(),
         };
+        let tenant = with_schemas(tenant)?;
         let tokens = records.into_iter().filter_map(|r| token::from_hex(&r.sha256).map(|d| (r, d))).collect();
         let entry = Arc::new(Entry { fetched: Instant::now(), tenant, tokens });
         if entry.tenant.is_some() {

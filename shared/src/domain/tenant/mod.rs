@@ -15,6 +15,6 @@ mod tests;
 pub mod token;
 
 pub use admin::{Issued, MAX_LIVE_TOKENS, Tenants};
-pub use gate::{Access, Admission, Gate};
+pub use gate::{Access, Admission, Gate, schemas_of};
 pub use id::TenantId;
 pub use record::{Mode, Settings, SettingsChange, Status, Tenant, TenantChange, TokenInfo, TokenState};

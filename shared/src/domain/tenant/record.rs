@@ -1,5 +1,6 @@
 //! The documents of a tenant, as stored and as shown by the admin API and CLI.
 
+use crate::scim::schema::Registry;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -76,6 +77,9 @@ pub struct Tenant {
     pub name: String,
     pub status: Status,
     pub settings: Settings,
+    /// The attributes the vendor declared for this tenant (README, "Custom attributes").
+    #[serde(default, skip_serializing_if = "Registry::is_empty")]
+    pub schema: Registry,
     pub created: String,
     pub updated: String,
 }

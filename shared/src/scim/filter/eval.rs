@@ -12,49 +12,49 @@ use serde_json::Value;
 #[derive(Clone, Copy)]
 enum Scope<'a> {
     Resource(&'a ResourceType),
-    Element(&'static [Attribute]),
+    Element(&'a [Attribute]),
 }
 
 /// A filter compiled for one resource type (or one multi-valued attribute's elements).
 /// Compile once and reuse it across the resources of a scan.
 #[derive(Debug)]
-pub struct Matcher(Node);
+pub struct Matcher<'a>(Node<'a>);
 
 #[derive(Debug)]
-enum Node {
-    And(Box<Node>, Box<Node>),
-    Or(Box<Node>, Box<Node>),
-    Not(Box<Node>),
+enum Node<'a> {
+    And(Box<Node<'a>>, Box<Node<'a>>),
+    Or(Box<Node<'a>>, Box<Node<'a>>),
+    Not(Box<Node<'a>>),
     /// A path the schema does not know: nothing is there.
     Const(bool),
-    Present(Loc),
-    Compare(Loc, CompareOp, Want),
+    Present(Loc<'a>),
+    Compare(Loc<'a>, CompareOp, Want),
     /// The multi-valued (or complex) attribute `top` inside `ext`, and the filter on its elements.
     ValuePath {
-        ext: Option<&'static str>,
-        top: &'static Attribute,
-        inner: Box<Node>,
+        ext: Option<&'a str>,
+        top: &'a Attribute,
+        inner: Box<Node<'a>>,
     },
 }
 
 /// A path resolved against the schema: extension object, top attribute, and the attribute
 /// whose values are compared (`top`, its sub-attribute, or a complex attribute's `value`).
 #[derive(Debug, Clone, Copy)]
-struct Loc {
-    ext: Option<&'static str>,
-    top: &'static Attribute,
-    attr: &'static Attribute,
+struct Loc<'a> {
+    ext: Option<&'a str>,
+    top: &'a Attribute,
+    attr: &'a Attribute,
 }
 
-impl Matcher {
+impl<'a> Matcher<'a> {
     /// `filter` for resources of type `rt`.
-    pub fn new(filter: &Filter, rt: &ResourceType) -> Self {
+    pub fn new(filter: &Filter, rt: &'a ResourceType) -> Self {
         Self(compile(filter, Scope::Resource(rt)))
     }
 
     /// `filter` for the elements of the multi-valued `attr` (`members[value eq "…"]`).
-    pub fn for_elements(filter: &Filter, attr: &'static Attribute) -> Self {
-        Self(compile(filter, Scope::Element(attr.sub)))
+    pub fn for_elements(filter: &Filter, attr: &'a Attribute) -> Self {
+        Self(compile(filter, Scope::Element(&attr.sub)))
     }
 
     pub fn matches(&self, obj: &Value) -> bool {
@@ -68,22 +68,22 @@ pub fn matches(filter: &Filter, resource: &Value, rt: &ResourceType) -> bool {
 }
 
 /// Does one element of the multi-valued `attr` satisfy a value filter (`type eq "work"`)?
-pub fn matches_element(filter: &Filter, element: &Value, attr: &'static Attribute) -> bool {
+pub fn matches_element(filter: &Filter, element: &Value, attr: &Attribute) -> bool {
     Matcher::for_elements(filter, attr).matches(element)
 }
 
 /// The values at `path` in `resource`, with the attribute that types them. Multi-valued
 /// attributes are flattened; a complex attribute without a sub-attribute yields its `value`s.
-pub fn values_at<'v>(
+pub fn values_at<'v, 'a>(
     resource: &'v Value,
-    rt: &ResourceType,
+    rt: &'a ResourceType,
     path: &AttrPath,
-) -> Option<(&'static Attribute, Vec<&'v Value>)> {
+) -> Option<(&'a Attribute, Vec<&'v Value>)> {
     let loc = locate(Scope::Resource(rt), path)?;
     Some((loc.attr, values(resource, loc)))
 }
 
-fn compile(filter: &Filter, scope: Scope<'_>) -> Node {
+fn compile<'a>(filter: &Filter, scope: Scope<'a>) -> Node<'a> {
     let both = |a: &Filter, b: &Filter| (Box::new(compile(a, scope)), Box::new(compile(b, scope)));
     match filter {
         Filter::And(a, b) => {
@@ -103,7 +103,7 @@ fn compile(filter: &Filter, scope: Scope<'_>) -> Node {
         },
         Filter::ValuePath(path, inner) => match (top_attr(scope, path), ext(scope, path)) {
             (Some(top), Some(ext)) => {
-                Node::ValuePath { ext, top, inner: Box::new(compile(inner, Scope::Element(top.sub))) }
+                Node::ValuePath { ext, top, inner: Box::new(compile(inner, Scope::Element(&top.sub))) }
             }
             _ => Node::Const(false),
         },
@@ -124,7 +124,7 @@ fn eval(node: &Node, obj: &Value) -> bool {
                 op => vs.iter().any(|v| compare(v, *op, want)),
             }
         }
-        Node::ValuePath { ext, top, inner } => match holder(obj, *ext).and_then(|h| h.get(top.name)) {
+        Node::ValuePath { ext, top, inner } => match holder(obj, *ext).and_then(|h| h.get(&top.name)) {
             Some(Value::Array(items)) => items.iter().any(|e| eval(inner, e)),
             Some(v @ Value::Object(_)) => eval(inner, v),
             _ => false,
@@ -132,11 +132,11 @@ fn eval(node: &Node, obj: &Value) -> bool {
     }
 }
 
-fn top_attr(scope: Scope<'_>, path: &AttrPath) -> Option<&'static Attribute> {
+fn top_attr<'a>(scope: Scope<'a>, path: &AttrPath) -> Option<&'a Attribute> {
     match scope {
         Scope::Element(attrs) => find(attrs, &path.attr),
         Scope::Resource(rt) => match &path.urn {
-            Some(urn) if !urn.eq_ignore_ascii_case(rt.core.id) => find(rt.extension(urn)?.attributes, &path.attr),
+            Some(urn) if !urn.eq_ignore_ascii_case(&rt.core.id) => find(&rt.extension(urn)?.attributes, &path.attr),
             _ => rt.core_attr(&path.attr),
         },
     }
@@ -144,14 +144,16 @@ fn top_attr(scope: Scope<'_>, path: &AttrPath) -> Option<&'static Attribute> {
 
 /// The extension object holding the path's top attribute: `Some(None)` for the resource
 /// itself, `None` for an unknown extension.
-fn ext(scope: Scope<'_>, path: &AttrPath) -> Option<Option<&'static str>> {
+fn ext<'a>(scope: Scope<'a>, path: &AttrPath) -> Option<Option<&'a str>> {
     match (scope, &path.urn) {
-        (Scope::Resource(rt), Some(urn)) if !urn.eq_ignore_ascii_case(rt.core.id) => Some(Some(rt.extension(urn)?.id)),
+        (Scope::Resource(rt), Some(urn)) if !urn.eq_ignore_ascii_case(&rt.core.id) => {
+            Some(Some(rt.extension(urn)?.id.as_str()))
+        }
         _ => Some(None),
     }
 }
 
-fn locate(scope: Scope<'_>, path: &AttrPath) -> Option<Loc> {
+fn locate<'a>(scope: Scope<'a>, path: &AttrPath) -> Option<Loc<'a>> {
     let top = top_attr(scope, path)?;
     let attr = match &path.sub {
         Some(sub) => top.sub_attr(sub)?,
@@ -169,19 +171,19 @@ fn holder<'v>(obj: &'v Value, ext: Option<&str>) -> Option<&'v Value> {
 }
 
 /// The non-null values at `loc`: one pass over the attribute's elements.
-fn values<'v>(obj: &'v Value, loc: Loc) -> Vec<&'v Value> {
+fn values<'v>(obj: &'v Value, loc: Loc<'_>) -> Vec<&'v Value> {
     let mut out = Vec::new();
     let mut push = |v: &'v Value| match v {
         Value::Array(items) => out.extend(items.iter().filter(|x| !x.is_null())),
         Value::Null => {}
         v => out.push(v),
     };
-    match holder(obj, loc.ext).and_then(|h| h.get(loc.top.name)) {
+    match holder(obj, loc.ext).and_then(|h| h.get(&loc.top.name)) {
         None => {}
         Some(v) if !loc.top.is_complex() => push(v),
-        Some(Value::Array(items)) => items.iter().filter_map(|item| item.get(loc.attr.name)).for_each(push),
+        Some(Value::Array(items)) => items.iter().filter_map(|item| item.get(&loc.attr.name)).for_each(push),
         Some(v) => {
-            if let Some(x) = v.get(loc.attr.name) {
+            if let Some(x) = v.get(&loc.attr.name) {
                 push(x);
             }
         }
@@ -332,7 +334,7 @@ mod tests {
         let u = user();
         let path = crate::scim::path::AttrPath::parse("emails.type", &USER_TYPE).unwrap();
         let (attr, vs) = super::values_at(&u, &USER_TYPE, &path).unwrap();
-        assert_eq!((attr.name, vs), ("type", vec![&json!("work"), &json!("home")]));
+        assert_eq!((attr.name.as_str(), vs), ("type", vec![&json!("work"), &json!("home")]));
         let path = crate::scim::path::AttrPath::parse("emails", &USER_TYPE).unwrap();
         assert_eq!(super::values_at(&u, &USER_TYPE, &path).unwrap().1.len(), 2);
         let path = crate::scim::path::AttrPath::parse("nickName", &USER_TYPE).unwrap();
