@@ -68,3 +68,11 @@ async fn racing_writers_keep_the_invariants_on_dynamodb() {
     // transactions make that a test of its speed, so it runs on redb: 20 PATCHes of 50).
     assert_eq!(races::distinct_additions(&directory, 4, 30).await, Vec::<String>::new());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn declared_attributes_keep_the_invariants_on_dynamodb() {
+    use inlet_shared::domain::{Directory, declared_checks};
+    let Some(table) = table() else { return };
+    let directory = Directory::new(Arc::new(store(table).await));
+    assert_eq!(declared_checks::run(&directory).await, Vec::<String>::new());
+}

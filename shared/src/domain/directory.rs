@@ -238,6 +238,12 @@ impl Directory {
             if if_match.is_some_and(|v| v != old.version) {
                 return Err(DomainError::PreconditionFailed);
             }
+            // Written under attribute declarations newer than this caller's cached ones: a
+            // change from here could drop values it does not know of. 503: the retry comes
+            // after the cache has caught up (`Gate` ttl).
+            if old.registry > c.schemas.version {
+                return Err(DomainError::Busy);
+            }
             let (attrs, member_ops) = change(&old)?;
             if attrs == old.attrs && member_ops.is_empty() && !claim {
                 return Ok(old);

@@ -23,6 +23,8 @@ pub struct Universe {
     pub user_names: BTreeSet<String>,
     pub group_names: BTreeSet<String>,
     pub external_ids: BTreeSet<String>,
+    /// Ids (`keys::value_id`) of unique values of declared attributes written to users.
+    pub user_values: BTreeSet<String>,
 }
 
 /// The broken invariants, as sentences; empty when the data is sound.
@@ -101,6 +103,23 @@ pub async fn check(dir: &Directory, t: &TenantId, u: &Universe) -> Vec<String> {
             if usize::try_from(counted).ok() != Some(mine) {
                 bad.push(format!("{res:?} {} counter says {counted}, {mine} live", owner.name()));
             }
+        }
+    }
+    // Every unique value marker points at the live record that lists it; every value a live
+    // record lists has its marker; no two live records list one value.
+    let mut holders: BTreeMap<&String, &String> = BTreeMap::new();
+    for s in live_users.values() {
+        for id in &s.unique {
+            if let Some(other) = holders.insert(id, &s.id) {
+                bad.push(format!("users {other} and {} both hold unique value {id}", s.id));
+            }
+        }
+    }
+    for id in u.user_values.iter().chain(holders.keys().copied()).collect::<BTreeSet<_>>() {
+        let marker = table.get(&keys::value_marker(ts, Kind::User, id)).await.unwrap();
+        let target = marker.map(|m| String::from_utf8(m.body).unwrap());
+        if target.as_ref() != holders.get(id).copied() {
+            bad.push(format!("unique value marker {id}: points at {target:?}, held by {:?}", holders.get(id)));
         }
     }
     bad.extend(super::invariants_log::check(dir, t, u, &live_users, &live_groups).await);

@@ -5,6 +5,8 @@ pub mod activity;
 pub mod actor;
 pub mod audit;
 mod claim;
+#[cfg(any(test, feature = "contract-tests"))]
+pub mod declared_checks;
 pub mod directory;
 pub mod error;
 mod indexes;
