@@ -1,6 +1,7 @@
 use super::*;
 use crate::scim::error::ScimType;
 use serde_json::json;
+use std::sync::Arc;
 
 const ACME: &str = "urn:ietf:params:scim:schemas:extension:acme:2.0:User";
 
@@ -122,4 +123,106 @@ fn values_from_before_a_declaration_are_not_the_attribute_s() {
     let mut written_at_3 = stored.clone();
     s.user.retain_current(&mut written_at_3, 3);
     assert_eq!(Value::Object(written_at_3), Value::Object(stored));
+}
+
+fn tenant(attrs: Vec<Value>) -> Arc<Schemas> {
+    Schemas::of(&apply(&Registry::default(), attrs).unwrap()).unwrap()
+}
+
+#[test]
+fn declared_types_are_checked_and_coerced_like_built_in_ones() {
+    use crate::scim::resource::normalize;
+    let s = tenant(vec![
+        json!({"schema": ACME, "name": "level", "type": "integer"}),
+        json!({"schema": ACME, "name": "vip", "type": "boolean"}),
+        json!({"schema": ACME, "name": "score", "type": "decimal"}),
+        json!({"schema": ACME, "name": "hired", "type": "dateTime"}),
+        json!({"schema": USER_SCHEMA, "name": "badges", "type": "string", "multiValued": true}),
+    ]);
+    let body = json!({"userName": "u", "badges": "gold", "nickname2": "dropped",
+        ACME: {"level": "3", "vip": "True", "score": 1.5, "hired": "2024-01-02T03:04:05Z", "other": 1}});
+    let out = Value::Object(normalize(&body, &s.user).unwrap());
+    assert_eq!(
+        out,
+        json!({"userName": "u", "badges": ["gold"],
+               ACME: {"level": 3, "vip": true, "score": 1.5, "hired": "2024-01-02T03:04:05Z"}})
+    );
+    for (field, bad) in
+        [("level", json!("three")), ("vip", json!("maybe")), ("score", json!("x")), ("hired", json!("soon"))]
+    {
+        let e = normalize(&json!({"userName": "u", ACME: {field: bad}}), &s.user).unwrap_err();
+        assert_eq!(e.scim_type, Some(ScimType::InvalidValue), "{field}");
+        assert!(e.detail.contains(field), "{}", e.detail);
+    }
+    // Without the declarations, the same body keeps only the built-in attributes.
+    let plain = normalize(&body, &USER_TYPE).unwrap();
+    assert_eq!(Value::Object(plain), json!({"userName": "u"}));
+}
+
+#[test]
+fn returned_mutability_and_required_are_honoured() {
+    use crate::scim::patch::{apply as patch, parse};
+    use crate::scim::projection::Projection;
+    use crate::scim::resource::{check_immutable, normalize};
+    let s = tenant(vec![
+        json!({"schema": USER_SCHEMA, "name": "pin", "type": "string", "mutability": "writeOnly"}),
+        json!({"schema": USER_SCHEMA, "name": "badge", "type": "string", "returned": "request"}),
+        json!({"schema": USER_SCHEMA, "name": "employeeKey", "type": "string", "mutability": "immutable"}),
+        json!({"schema": ACME, "name": "region", "type": "string", "required": true}),
+    ]);
+    let rt = &s.user;
+    let e = normalize(&json!({"userName": "u"}), rt).unwrap_err();
+    assert_eq!(e.detail, format!("'{ACME}:region' is required"));
+    let attrs = normalize(
+        &json!({"userName": "u", "pin": "1234", "badge": "b", "employeeKey": "k", ACME: {"region": "eu"}}),
+        rt,
+    )
+    .unwrap();
+    let shown = Projection::default().apply(Value::Object(attrs.clone()), rt);
+    assert!(shown.get("pin").is_none() && shown.get("badge").is_none() && shown["employeeKey"] == "k", "{shown}");
+    let asked = Projection::parse(Some("badge,pin"), None, rt).unwrap().apply(Value::Object(attrs.clone()), rt);
+    assert_eq!(asked["badge"], "b");
+    assert!(asked.get("pin").is_none());
+    // Immutable: set once, kept; required: cannot be removed by a PATCH...
+    let mut changed = attrs.clone();
+    changed.insert("employeeKey".into(), json!("other"));
+    assert_eq!(check_immutable(&attrs, &changed, rt).unwrap_err().scim_type, Some(ScimType::Mutability));
+    let remove = parse(&json!({"Operations": [{"op": "remove", "path": format!("{ACME}:region")}]}), rt).unwrap();
+    let mut copy = attrs.clone();
+    assert!(patch(&mut copy, &remove, rt).is_err());
+    // ...but is not demanded of a record that never had it (declared after it was written).
+    let mut old = normalize(&json!({"userName": "u", ACME: {"region": "eu"}}), rt).unwrap();
+    old.remove(ACME);
+    let deactivate = parse(&json!({"Operations": [{"op": "replace", "path": "active", "value": false}]}), rt).unwrap();
+    assert!(patch(&mut old, &deactivate, rt).is_ok());
+}
+
+#[test]
+fn filters_sort_keys_and_discovery_see_declared_attributes() {
+    use crate::scim::discovery::{resource_types, schemas};
+    use crate::scim::filter::{matches, parse};
+    let s = tenant(vec![aliases(), cost_center()]);
+    let user = json!({"userName": "u", "aliases": [{"type": "email", "value": "A@x"}], ACME: {"costCenter": "CC-1"}});
+    for f in [
+        r#"aliases.value eq "a@x""#,
+        r#"aliases[type eq "email" and value sw "a"]"#,
+        &format!(r#"{ACME}:costCenter eq "CC-1""#),
+        "aliases pr",
+    ] {
+        assert!(matches(&parse(f, &s.user).unwrap(), &user, &s.user), "{f}");
+    }
+    assert!(!matches(&parse(r#"aliases.value eq "a@x""#, &USER_TYPE).unwrap(), &user, &USER_TYPE));
+    let all = schemas("https://x/t/scim/v2", None, &s).unwrap();
+    assert_eq!(all.len(), 5);
+    let core = schemas("b", Some(USER_SCHEMA), &s).unwrap().pop().unwrap();
+    let declared = core["attributes"].as_array().unwrap().iter().find(|a| a["name"] == "aliases").unwrap().clone();
+    assert_eq!(declared["subAttributes"][1]["uniqueness"], "server");
+    assert_eq!(declared["multiValued"], true);
+    let ext = schemas("b", Some(ACME), &s).unwrap().pop().unwrap();
+    assert_eq!(ext["attributes"][0]["name"], "costCenter");
+    let rt = resource_types("b", Some("User"), &s).unwrap().pop().unwrap();
+    let exts: Vec<&str> =
+        rt["schemaExtensions"].as_array().unwrap().iter().filter_map(|e| e["schema"].as_str()).collect();
+    assert!(exts.contains(&ACME), "{exts:?}");
+    assert!(schemas("b", Some(ACME), &Schemas::builtin()).is_none());
 }
