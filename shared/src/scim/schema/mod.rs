@@ -5,6 +5,7 @@
 
 mod builtin;
 pub mod declared;
+mod definition;
 mod render;
 
 pub use declared::{Registry, Schemas};
