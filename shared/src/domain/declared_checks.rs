@@ -32,6 +32,10 @@ pub fn cost_center() -> Value {
     json!({"schema": ACME, "name": "costCenter", "type": "string"})
 }
 
+fn badge() -> Value {
+    json!({"schema": ACME, "name": "badge", "type": "integer", "uniqueness": "server"})
+}
+
 fn caller(t: &TenantId, reg: &Registry) -> Caller {
     Caller::new(t.clone(), Actor::Scim { token: "declared".into() }, Settings::default(), Schemas::of(reg).unwrap())
 }
@@ -93,7 +97,7 @@ impl Run<'_> {
 pub async fn run(dir: &Directory) -> Vec<String> {
     let t = TenantId::parse(&format!("decl-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])).unwrap();
     let mut r = Run { dir, t: t.clone(), u: Universe::default(), bad: Vec::new() };
-    let v1 = Registry::default().apply(&json!({"attributes": [aliases(), cost_center()]})).unwrap();
+    let v1 = Registry::default().apply(&json!({"attributes": [aliases(), cost_center(), badge()]})).unwrap();
     let c = caller(&t, &v1);
 
     // Akamai: a user with an alias; another user's alias colliding (in any case) is refused.
@@ -109,6 +113,18 @@ pub async fn run(dir: &Directory) -> Vec<String> {
     r.expect(either.as_ref().is_ok_and(|ids| *ids == [bob.clone()]), format!("userName or alias: {either:?}"));
     let typed = find(dir, &c, r#"aliases[type eq "email" and value eq "robert@acme.com"]"#).await;
     r.expect(typed.as_ref().is_ok_and(|ids| *ids == [bob.clone()]), format!("value filter: {typed:?}"));
+    // A unique integer: `eq 42` (or `eq "42"`, as filters compare) is an index lookup too.
+    let mut badged = user("bea@acme.com", &[]);
+    badged[ACME] = json!({"badge": 42});
+    let bea = r.create(&c, badged.clone()).await.unwrap();
+    let by_badge = find(dir, &c, &format!("{ACME}:badge eq 42")).await;
+    r.expect(by_badge.as_ref().is_ok_and(|ids| *ids == [bea.clone()]), format!("lookup by badge: {by_badge:?}"));
+    let as_text = find(dir, &c, &format!("{ACME}:badge eq \"42\"")).await;
+    r.expect(as_text.as_ref().is_ok_and(|ids| *ids == [bea.clone()]), format!("badge as text: {as_text:?}"));
+    badged["userName"] = json!("bea2@acme.com");
+    badged["externalId"] = json!("x-bea2@acme.com");
+    let twice = r.create(&c, badged).await;
+    r.expect(matches!(&twice, Err(DomainError::Conflict(m)) if m.contains("badge")), format!("badge twice: {twice:?}"));
     r.walk("after create").await;
 
     // A PUT replacing the aliases frees the old one; a PATCH removing one frees it too.

@@ -9,7 +9,7 @@ use super::records::Stored;
 use super::tenant::TenantId;
 use crate::scim::error::ScimError;
 use crate::scim::path::AttrPath;
-use crate::scim::schema::{Attribute, ResourceType, Uniqueness};
+use crate::scim::schema::{AttrType, Attribute, ResourceType, Uniqueness};
 use crate::store::keys;
 use crate::store::{Condition, Item, Key, Write};
 use serde_json::{Map, Value};
@@ -76,7 +76,8 @@ fn folded(leaf: &Attribute, text: &str) -> String {
 
 /// The marker id `path eq value` finds, if `path` is a declared unique attribute (a complex
 /// one without a sub-attribute compares its `value`, as filters do).
-pub(crate) fn value_lookup(rt: &ResourceType, path: &AttrPath, value: &str) -> Option<String> {
+/// `text`: the literal was a string.
+pub(crate) fn value_lookup(rt: &ResourceType, path: &AttrPath, value: &str, text: bool) -> Option<String> {
     let t = path.locate(rt)?;
     let since = t.top.since?;
     let leaf = match t.sub {
@@ -88,8 +89,14 @@ pub(crate) fn value_lookup(rt: &ResourceType, path: &AttrPath, value: &str) -> O
         Some(s) => (s, format!("{}.{}", t.top.name, s.name)),
         None => (t.top, t.top.name.clone()),
     };
+    // As filters compare: an integer attribute takes `42` or `"42"`; a string one, strings.
+    let value = match leaf.kind {
+        AttrType::Integer => value.trim().parse::<i64>().ok()?.to_string(),
+        _ if text => value.to_owned(),
+        _ => return None,
+    };
     (leaf.uniqueness == Uniqueness::Server)
-        .then(|| keys::value_id(&slot(t.ext.unwrap_or(&rt.core.id), &p, since), &folded(leaf, value)))
+        .then(|| keys::value_id(&slot(t.ext.unwrap_or(&rt.core.id), &p, since), &folded(leaf, &value)))
 }
 
 /// Marks `s` as written by `c`: the registry version and the unique values it now holds.

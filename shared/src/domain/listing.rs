@@ -11,7 +11,7 @@ use super::members::{get_all, query_all};
 use super::records::{Stored, valid_id};
 use super::tenant::TenantId;
 use crate::scim::error::ScimError;
-use crate::scim::filter::{Filter, matches, values_at};
+use crate::scim::filter::{Filter, Literal, matches, values_at};
 use crate::scim::list::ListQuery;
 use crate::scim::path::AttrPath;
 use crate::scim::schema::{AttrType, ResourceType};
@@ -117,8 +117,15 @@ impl Directory {
                 }
                 return Ok(Some(a));
             }
-            for (path, value) in filter.required_equalities() {
-                if let Some(ids) = self.lookup(c, res, path, value).await? {
+            for (path, lit) in filter.required_eq_literals() {
+                // Integers compare as their decimal text, as unique integer values are indexed.
+                let value = match lit {
+                    Literal::Str(s) => s.clone(),
+                    Literal::Num(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => format!("{}", *n as i64),
+                    _ => continue,
+                };
+                let text = matches!(lit, Literal::Str(_));
+                if let Some(ids) = self.lookup(c, res, path, &value, text).await? {
                     let keys: Vec<_> =
                         ids.iter().filter(|id| valid_id(id)).map(|id| key_of(&c.tenant, res, id)).collect();
                     let items = match keys.as_slice() {
@@ -132,20 +139,22 @@ impl Directory {
         })
     }
 
-    /// The ids an index gives for `path eq value`, if one applies.
+    /// The ids an index gives for `path eq value`, if one applies; `text`: the literal was a
+    /// string (only those can match the built-in indexes).
     async fn lookup(
         &self,
         c: &Caller,
         res: Resource,
         path: &AttrPath,
         value: &str,
+        text: bool,
     ) -> DomainResult<Option<Vec<String>>> {
         let (t, rt) = (&c.tenant, c.rt(res));
-        if let Some(id) = value_lookup(rt, path, value) {
+        if let Some(id) = value_lookup(rt, path, value, text) {
             let marker = self.table.get(&keys::value_marker(t.as_str(), res.kind(), &id)).await?;
             return Ok(Some(marker.as_ref().and_then(marker_target).into_iter().collect()));
         }
-        if !is_core(path, rt) {
+        if !text || !is_core(path, rt) {
             return Ok(None);
         }
         let Some(attr) = path.locate(rt) else { return Ok(None) };

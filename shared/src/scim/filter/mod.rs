@@ -62,13 +62,24 @@ impl Filter {
     /// (the top-level conjunction), with the literal as a string. Terms inside a value
     /// filter are about one element, not the resource, and are never listed.
     pub fn required_equalities(&self) -> Vec<(&AttrPath, &str)> {
+        self.required_eq_literals()
+            .into_iter()
+            .filter_map(|(p, lit)| match lit {
+                Literal::Str(s) => Some((p, s.as_str())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// [`Self::required_equalities`] with any literal (`level eq 3`).
+    pub fn required_eq_literals(&self) -> Vec<(&AttrPath, &Literal)> {
         match self {
             Self::And(a, b) => {
-                let mut v = a.required_equalities();
-                v.extend(b.required_equalities());
+                let mut v = a.required_eq_literals();
+                v.extend(b.required_eq_literals());
                 v
             }
-            Self::Compare(path, CompareOp::Eq, Literal::Str(s)) => vec![(path, s.as_str())],
+            Self::Compare(path, CompareOp::Eq, lit) => vec![(path, lit)],
             _ => Vec::new(),
         }
     }
