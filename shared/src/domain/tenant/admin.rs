@@ -16,6 +16,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -34,6 +35,9 @@ pub struct Tenants {
     registry: Arc<dyn Catalog>,
     vault: Arc<dyn Documents>,
     usage: Arc<dyn Documents>,
+    /// Raised by every change made through this value (and its clones): a [`Gate`](super::Gate)
+    /// in the same process (`inlet serve`) re-reads at once instead of waiting out its cache.
+    changes: Arc<AtomicU64>,
 }
 
 /// A newly issued token: the only time the token itself exists outside the client.
@@ -78,7 +82,7 @@ impl TokenRecord {
 
 impl Tenants {
     pub fn new(registry: Arc<dyn Catalog>, vault: Arc<dyn Documents>, usage: Arc<dyn Documents>) -> Self {
-        Self { registry, vault, usage }
+        Self { registry, vault, usage, changes: Arc::default() }
     }
 
     /// Registry and token use in the single table; the vault elsewhere (Secrets Manager).
@@ -138,7 +142,7 @@ impl Tenants {
     pub async fn update(&self, id: &TenantId, change: TenantChange) -> DomainResult<Tenant> {
         let name = change.name.as_deref().map(valid_name).transpose()?;
         let missing = || Err(DomainError::NotFound(format!("tenant {id}")));
-        modify(&*self.registry, id, "tenant", missing, |tenant: &mut Tenant, _| {
+        let result = modify(&*self.registry, id, "tenant", missing, |tenant: &mut Tenant, _| {
             if let Some(n) = &name {
                 tenant.name.clone_from(n);
             }
@@ -147,7 +151,9 @@ impl Tenants {
             tenant.updated = now();
             Ok(tenant.clone())
         })
-        .await
+        .await;
+        self.changed();
+        result
     }
 
     /// Replaces the tenant's declared attributes with those of `doc` (`{"attributes": [ … ]}`),
@@ -155,12 +161,14 @@ impl Tenants {
     /// so two concurrent applies cannot lose one another's version.
     pub async fn apply_schema(&self, id: &TenantId, doc: &serde_json::Value) -> DomainResult<Tenant> {
         let missing = || Err(DomainError::NotFound(format!("tenant {id}")));
-        modify(&*self.registry, id, "tenant", missing, |tenant: &mut Tenant, _| {
+        let result = modify(&*self.registry, id, "tenant", missing, |tenant: &mut Tenant, _| {
             tenant.schema = tenant.schema.apply(doc)?;
             tenant.updated = now();
             Ok(tenant.clone())
         })
-        .await
+        .await;
+        self.changed();
+        result
     }
 
     /// Issues a token, if the tenant has fewer than [`MAX_LIVE_TOKENS`] live ones.
@@ -250,12 +258,23 @@ impl Tenants {
         mut change: impl FnMut(&mut Vault, OffsetDateTime) -> DomainResult<R>,
     ) -> DomainResult<R> {
         let empty = || Ok(Vault { tenant: id.to_string(), tokens: Vec::new() });
-        modify(&*self.vault, id, "vault", empty, |vault, at| {
+        let result = modify(&*self.vault, id, "vault", empty, |vault, at| {
             let result = change(vault, at)?;
             prune(vault, at);
             Ok(result)
         })
-        .await
+        .await;
+        self.changed();
+        result
+    }
+
+    fn changed(&self) {
+        self.changes.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// How many changes this process made (see `changes`).
+    pub fn generation(&self) -> u64 {
+        self.changes.load(Ordering::SeqCst)
     }
 }
 

@@ -90,6 +90,8 @@ fn admit(tenant: Option<&Read>, token_id: &str) -> Admission {
 
 struct Entry {
     fetched: Instant,
+    /// `Tenants::generation` when read: a change made in this process since makes it stale.
+    generation: u64,
     tenant: Option<Read>,
     tokens: Vec<(TokenRecord, [u8; 32])>,
 }
@@ -116,7 +118,7 @@ pub struct Gate {
     ttl: Duration,
     /// A fixed token for one tenant, for local runs and emulators (`INLET_DEV_TOKEN`).
     dev: Option<(TenantId, [u8; 32])>,
-    dev_tenant: Mutex<Option<(Instant, Option<Read>)>>,
+    dev_tenant: Mutex<Option<(Instant, u64, Option<Read>)>>,
     /// Entries for tenants in the registry only: bounded by the registry's size.
     cache: Mutex<HashMap<TenantId, Arc<Entry>>>,
     /// The registry's tenant ids; held across a listing so concurrent misses list once.
@@ -202,12 +204,13 @@ impl Gate {
     /// consulted, so emulators need no Secrets Manager.
     async fn dev_access(&self, t: &TenantId) -> DomainResult<Admission> {
         let cached = self.dev_tenant.lock().unwrap_or_else(PoisonError::into_inner).clone();
-        let tenant = match cached.filter(|(at, _)| at.elapsed() < self.ttl) {
-            Some((_, tenant)) => tenant,
+        let generation = self.tenants.generation();
+        let tenant = match cached.filter(|(at, g, _)| at.elapsed() < self.ttl && *g == generation) {
+            Some((_, _, tenant)) => tenant,
             None => {
                 let tenant = with_schemas(self.tenants.find(t).await?)?;
                 *self.dev_tenant.lock().unwrap_or_else(PoisonError::into_inner) =
-                    Some((Instant::now(), tenant.clone()));
+                    Some((Instant::now(), generation, tenant.clone()));
                 tenant
             }
         };
@@ -235,7 +238,8 @@ impl Gate {
 
     async fn entry(&self, t: &TenantId, refresh: bool) -> DomainResult<Arc<Entry>> {
         let cached = self.cache.lock().unwrap_or_else(PoisonError::into_inner).get(t).cloned();
-        if let Some(e) = cached.filter(|e| !refresh && e.fetched.elapsed() < self.ttl) {
+        let generation = self.tenants.generation();
+        if let Some(e) = cached.filter(|e| !refresh && e.fetched.elapsed() < self.ttl && e.generation == generation) {
             return Ok(e);
         }
         // The vault is read only for tenants that exist and are active.
@@ -251,7 +255,7 @@ impl Gate {
         };
         let tenant = with_schemas(tenant)?;
         let tokens = records.into_iter().filter_map(|r| token::from_hex(&r.sha256).map(|d| (r, d))).collect();
-        let entry = Arc::new(Entry { fetched: Instant::now(), tenant, tokens });
+        let entry = Arc::new(Entry { fetched: Instant::now(), generation, tenant, tokens });
         if entry.tenant.is_some() {
             self.cache.lock().unwrap_or_else(PoisonError::into_inner).insert(t.clone(), Arc::clone(&entry));
         }

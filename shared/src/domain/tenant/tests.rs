@@ -111,6 +111,19 @@ async fn the_gate_checks_tenant_token_status_and_mode() {
     let dev = Gate::new(t.clone(), Duration::from_secs(30)).with_dev_token(b.clone(), "dev");
     assert_eq!(dev.check(&b, "dev").await.unwrap(), Access::Granted);
     assert_eq!(dev.check(&a, "dev").await.unwrap(), Access::Denied, "the dev token is for its tenant only");
+
+    // A change made in this process (`inlet serve` runs the admin API beside the gate) applies
+    // at once, cache or not: settings, declared attributes, the dev token's tenant.
+    let off = || change(r#"{"settings": {"provisioning": false}}"#);
+    assert_eq!(gate.check(&b, &tb).await.unwrap(), Access::Granted);
+    t.update(&b, off()).await.unwrap();
+    assert_eq!(gate.check(&b, &tb).await.unwrap(), Access::ScimOff);
+    assert_eq!(dev.check(&b, "dev").await.unwrap(), Access::ScimOff);
+    t.update(&b, change(r#"{"settings": {"provisioning": true}}"#)).await.unwrap();
+    let doc = serde_json::json!({"attributes": [{"schema": crate::scim::schema::USER_SCHEMA, "name": "alias", "type": "string"}]});
+    t.apply_schema(&b, &doc).await.unwrap();
+    let Admission::Granted { schemas, .. } = dev.admit(&b, "dev").await.unwrap() else { panic!("not admitted") };
+    assert!(schemas.user.core_attr("alias").is_some());
 }
 
 #[tokio::test(flavor = "multi_thread")]
