@@ -110,10 +110,10 @@ impl Directory {
                 else {
                     return Ok(None);
                 };
-                for s in b {
-                    if !a.iter().any(|x| x.id == s.id) {
-                        a.push(s);
-                    }
+                let seen: std::collections::HashSet<String> = a.iter().map(|x| x.id.clone()).collect();
+                a.extend(b.into_iter().filter(|s| !seen.contains(&s.id)));
+                if a.len() > MAX_EXAMINED {
+                    return Err(too_many("these lookups find", MAX_EXAMINED));
                 }
                 return Ok(Some(a));
             }
@@ -161,27 +161,23 @@ impl Directory {
         if attr.top.since.is_some() {
             return Ok(None);
         }
-        {
-            let ids: Vec<String> = match attr.top.name.as_str() {
-                "id" => vec![value.to_owned()],
-                "externalId" => {
-                    let partition = keys::external_id_partition(t.as_str(), res.kind(), value);
-                    let entries = query_all(self.table.as_ref(), partition, "").await?;
-                    if entries.len() > MAX_EXAMINED {
-                        return Err(too_many("this externalId is shared by", MAX_EXAMINED));
-                    }
-                    entries.into_iter().map(|i| i.key.sk).collect()
+        let ids: Vec<String> = match attr.top.name.as_str() {
+            "id" => vec![value.to_owned()],
+            "externalId" => {
+                let partition = keys::external_id_partition(t.as_str(), res.kind(), value);
+                let entries = query_all(self.table.as_ref(), partition, "").await?;
+                if entries.len() > MAX_EXAMINED {
+                    return Err(too_many("this externalId is shared by", MAX_EXAMINED));
                 }
-                _ if attr.top.required => {
-                    match self.table.get(&keys::name_marker(t.as_str(), res.kind(), value)).await? {
-                        Some(marker) => marker_target(&marker).into_iter().collect(),
-                        None => Vec::new(),
-                    }
-                }
-                _ => return Ok(None),
-            };
-            Ok(Some(ids))
-        }
+                entries.into_iter().map(|i| i.key.sk).collect()
+            }
+            _ if attr.top.required => match self.table.get(&keys::name_marker(t.as_str(), res.kind(), value)).await? {
+                Some(marker) => marker_target(&marker).into_iter().collect(),
+                None => Vec::new(),
+            },
+            _ => return Ok(None),
+        };
+        Ok(Some(ids))
     }
 
     /// Every resource of this kind `c` sees, for callers that reconcile a whole tenant (the
