@@ -4,6 +4,7 @@
 pub mod activity;
 pub mod actor;
 pub mod audit;
+mod bulk;
 mod claim;
 pub mod directory;
 pub mod error;
