@@ -77,14 +77,15 @@ async fn apply_users(
     let rt = Resource::User.rt();
     let (mut updates, mut creates) = (Vec::new(), Vec::new());
     for u in seen {
-        match existing.get(&u.okta_id) {
-            Some(old) => {
-                if old.attrs != normalize(&u.body, rt).map_err(DomainError::from)? {
-                    updates.push((u, old));
-                }
+        let Some(old) = existing.get(&u.okta_id) else {
+            // Never known here: provisioned if active, else nothing to do.
+            if u.active {
+                creates.push(u);
             }
-            None if u.active => creates.push(u),
-            None => {} // never known here and not active: nothing to provision
+            continue;
+        };
+        if old.attrs != normalize(&u.body, rt).map_err(DomainError::from)? {
+            updates.push((u, old));
         }
     }
     // Updates first: a user renamed in Okta frees its old userName before a new user takes it.
