@@ -131,12 +131,33 @@ impl Directory {
     }
 
     pub async fn create(&self, c: &Caller, res: Resource, body: &Value) -> DomainResult<Stored> {
+        let (stored, head, members) = self.new_record(c, res, body, new_id())?;
+        let add = members.clone().map(|m| vec![MemberOp::Add(m)]).unwrap_or_default();
+        let keys = head_keys(&head);
+        match self.commit(c, &stored, head, add).await {
+            Ok(()) => Ok(stored),
+            Err(CommitError::Condition(1)) if c.access(&Source::Manual) == Access::Claim => {
+                self.claim(c, res, &stored, members).await
+            }
+            Err(e) => Err(self.explain(e, c, res, &stored, &keys)),
+        }
+    }
+
+    /// What a create of `body` writes: the record (id `id`), its index items and its activity
+    /// entries, and the members it names (a group's, stored apart).
+    pub(super) fn new_record(
+        &self,
+        c: &Caller,
+        res: Resource,
+        body: &Value,
+        id: String,
+    ) -> DomainResult<(Stored, Vec<Write>, Option<Vec<MemberRef>>)> {
         let mut attrs = normalize(body, c.rt(res))?;
         attrs.remove(SOURCE_SCHEMA);
         let members = take_members(&mut attrs, c.rt(res));
         let at = now();
         let mut stored = Stored {
-            id: new_id(),
+            id,
             created: at.clone(),
             last_modified: at,
             attrs,
@@ -154,15 +175,7 @@ impl Directory {
             entries.push(Entry::record("enrollment_requested", c, res, &stored));
         }
         head.extend(activity::writes(c, &entries, self.retention)?);
-        let add = members.clone().map(|m| vec![MemberOp::Add(m)]).unwrap_or_default();
-        let keys = head_keys(&head);
-        match self.commit(c, &stored, head, add).await {
-            Ok(()) => Ok(stored),
-            Err(CommitError::Condition(1)) if c.access(&Source::Manual) == Access::Claim => {
-                self.claim(c, res, &stored, members).await
-            }
-            Err(e) => Err(self.explain(e, c, res, &stored, &keys)),
-        }
+        Ok((stored, head, members))
     }
 
     pub async fn replace(

@@ -4,6 +4,7 @@
 pub mod activity;
 pub mod actor;
 pub mod audit;
+mod bulk;
 mod claim;
 #[cfg(any(test, feature = "contract-tests"))]
 pub mod declared_checks;

@@ -22,6 +22,9 @@ use std::collections::{HashMap, HashSet};
 /// Writes in flight at once while applying (the embedded store commits them together; on
 /// DynamoDB they are concurrent requests).
 const PARALLEL: usize = 16;
+/// Bulk transactions in flight at once: enough queued that the embedded store's writer
+/// commits many together.
+const BULK_PARALLEL: usize = 64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Change {
@@ -72,33 +75,40 @@ async fn apply_users(
     let existing = by_external_id(dir, t, Resource::User).await?;
     let seen_ids: HashSet<&str> = seen.iter().map(|u| u.okta_id.as_str()).collect();
     let rt = t.rt(Resource::User);
-    let mut jobs = Vec::new();
+    let (mut updates, mut creates) = (Vec::new(), Vec::new());
     for u in seen {
-        let old = existing.get(&u.okta_id);
-        if old.is_none() && !u.active {
-            continue; // never known here and not active: nothing to provision
-        }
-        let desired = normalize(&u.body, rt).map_err(DomainError::from)?;
-        if old.is_some_and(|o| o.attrs == desired) {
-            continue;
-        }
-        jobs.push((u, old));
-    }
-    let seen_ref = &seen_ids;
-    let mut work: Vec<BoxFuture<'_, PullResult<(&str, Applied)>>> = Vec::with_capacity(jobs.len());
-    for (u, old) in jobs {
-        work.push(Box::pin(async move {
-            match old {
-                Some(old) => {
-                    let new = dir.replace(t, Resource::User, &old.id, &u.body, None).await?;
-                    Ok((u.okta_id.as_str(), (transition(old, &new), None, new.id)))
-                }
-                None => Ok((u.okta_id.as_str(), create_user(dir, t, u, seen_ref).await?)),
+        let Some(old) = existing.get(&u.okta_id) else {
+            // Never known here: provisioned if active, else nothing to do.
+            if u.active {
+                creates.push(u);
             }
+            continue;
+        };
+        if old.attrs != normalize(&u.body, rt).map_err(DomainError::from)? {
+            updates.push((u, old));
+        }
+    }
+    // Updates first: a user renamed in Okta frees its old userName before a new user takes it.
+    let mut work: Vec<BoxFuture<'_, PullResult<(&str, Applied)>>> = Vec::with_capacity(updates.len());
+    for (u, old) in updates {
+        work.push(Box::pin(async move {
+            let new = dir.replace(t, Resource::User, &old.id, &u.body, None).await?;
+            Ok((u.okta_id.as_str(), (transition(old, &new), None, new.id)))
         }));
     }
-    let results: Vec<PullResult<(&str, Applied)>> =
+    let mut results: Vec<PullResult<(&str, Applied)>> =
         futures::stream::iter(work).buffer_unordered(PARALLEL).collect().await;
+    // New users in bulk, several to a transaction; a refused one was redone alone (`create`).
+    let bodies: Vec<&Value> = creates.iter().map(|u| &u.body).collect();
+    let made = dir.create_many(t, Resource::User, &bodies, BULK_PARALLEL).await?;
+    for (u, r) in creates.into_iter().zip(made) {
+        let applied = match r {
+            Ok(created) => (Change::Created, None, created.id),
+            Err(DomainError::Conflict(detail)) => take_over(dir, t, u, &seen_ids, detail).await?,
+            Err(e) => return Err(e.into()),
+        };
+        results.push(Ok((u.okta_id.as_str(), applied)));
+    }
     // Records taken over by a new Okta id are not gone, whatever their old externalId said.
     let mut taken = HashSet::new();
     let mut written: HashMap<&str, String> = HashMap::new();
@@ -163,26 +173,25 @@ fn transition(old: &Stored, new: &Stored) -> Change {
     }
 }
 
-/// Creates a user; when its userName is held by a user whose Okta id is no longer assigned
-/// (a person deleted and created again in Okta gets a new id), takes that record over.
-/// Returns the id of a record taken over, if one was.
-async fn create_user(dir: &Directory, t: &Caller, u: &SeenUser, seen: &HashSet<&str>) -> PullResult<Applied> {
-    match dir.create(t, Resource::User, &u.body).await {
-        Ok(created) => Ok((Change::Created, None, created.id)),
-        Err(DomainError::Conflict(detail)) => {
-            let Some(name) = u.body.get("userName").and_then(Value::as_str) else {
-                return Err(DomainError::Conflict(detail).into());
-            };
-            let holder = holder_of(dir, t, name).await?;
-            match holder {
-                Some(h) if h.external_id().is_none_or(|x| !seen.contains(x)) => {
-                    let new = dir.replace(t, Resource::User, &h.id, &u.body, None).await?;
-                    Ok((transition(&h, &new), Some(h.id.clone()), new.id))
-                }
-                _ => Err(DomainError::Conflict(detail).into()),
-            }
+/// A new user whose userName is held: when the holder's Okta id is no longer assigned (a
+/// person deleted and created again in Okta gets a new id), takes that record over; returns
+/// the id of the record taken over.
+async fn take_over(
+    dir: &Directory,
+    t: &Caller,
+    u: &SeenUser,
+    seen: &HashSet<&str>,
+    detail: String,
+) -> PullResult<Applied> {
+    let Some(name) = u.body.get("userName").and_then(Value::as_str) else {
+        return Err(DomainError::Conflict(detail).into());
+    };
+    match holder_of(dir, t, name).await? {
+        Some(h) if h.external_id().is_none_or(|x| !seen.contains(x)) => {
+            let new = dir.replace(t, Resource::User, &h.id, &u.body, None).await?;
+            Ok((transition(&h, &new), Some(h.id.clone()), new.id))
         }
-        Err(e) => Err(e.into()),
+        _ => Err(DomainError::Conflict(detail).into()),
     }
 }
 

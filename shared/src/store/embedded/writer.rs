@@ -134,8 +134,19 @@ fn commit_batch(db: &Database, batch: &[Job]) -> Result<(Vec<Answer>, Option<u64
 /// One transaction, already validated: every condition is checked before anything is
 /// written, so a failed one writes (and appends to the feed) nothing.
 fn apply(t: &mut Tables<'_>, writes: &[Write]) -> Result<Result<(), StoreError>, redb::Error> {
-    let mut existing = Vec::with_capacity(writes.len());
+    // What each write found, when it had to look first (`None`: an unconditional put or
+    // delete learns what it replaced from the write itself, one B-tree walk instead of two).
+    let mut existing: Vec<Option<Option<Item>>> = Vec::with_capacity(writes.len());
     for (index, w) in writes.iter().enumerate() {
+        let (cond, must_exist) = match w {
+            Write::Put { cond: Condition::None, .. } | Write::Delete { cond: Condition::None, .. } => {
+                existing.push(None);
+                continue;
+            }
+            Write::Put { cond, .. } | Write::Delete { cond, .. } | Write::Check { cond, .. } => (*cond, false),
+            Write::Add { .. } => (Condition::None, false),
+            Write::Touch { cond, .. } => (*cond, true),
+        };
         // Conditions need only the metadata; the body is read only to keep it on `Add`.
         let found = match t.items.get(table_key(w.key()).as_str())? {
             Some(v) if matches!(w, Write::Add { .. } | Write::Touch { .. }) => {
@@ -144,57 +155,62 @@ fn apply(t: &mut Tables<'_>, writes: &[Write]) -> Result<Result<(), StoreError>,
             Some(v) => Some(decode_meta(w.key().clone(), v.value())?),
             None => None,
         };
-        let (cond, must_exist) = match w {
-            Write::Put { cond, .. } | Write::Delete { cond, .. } | Write::Check { cond, .. } => (*cond, false),
-            Write::Add { .. } => (Condition::None, false),
-            Write::Touch { cond, .. } => (*cond, true),
-        };
         if !cond.holds(found.as_ref()) || (must_exist && found.is_none()) {
             return Ok(Err(StoreError::ConditionFailed { index }));
         }
-        existing.push(found);
+        existing.push(Some(found));
     }
-    for (w, old) in writes.iter().zip(existing) {
+    for (w, looked) in writes.iter().zip(existing) {
         let new = match w {
             Write::Check { .. } => continue,
             Write::Put { item, .. } => Some(item.clone()),
             Write::Delete { .. } => None,
             Write::Add { key, delta } => {
-                let mut item = old.clone().unwrap_or_else(|| Item::new(key.clone(), Vec::new()));
+                let mut item = looked.clone().flatten().unwrap_or_else(|| Item::new(key.clone(), Vec::new()));
                 item.count = item.count.saturating_add(*delta);
                 Some(item)
             }
-            Write::Touch { .. } => old.clone().map(|mut item| {
+            Write::Touch { .. } => looked.clone().flatten().map(|mut item| {
                 item.version = item.version.saturating_add(1);
                 item
             }),
         };
         let raw = table_key(w.key());
-        if let Some(old) = &old {
-            if let Some(g) = &old.gsi1 {
+        let unread = looked.is_none();
+        let replaced = match &new {
+            Some(item) => t.items.insert(raw.as_str(), encode(item).as_slice())?,
+            None => t.items.remove(raw.as_str())?,
+        };
+        let replaced = match replaced {
+            Some(v) if unread => Some(decode_meta(w.key().clone(), v.value())?),
+            _ => None,
+        };
+        let old = looked.unwrap_or(replaced);
+        // Index entries change only when the item's own do (a touch or a counter keeps them).
+        let (old_gsi, new_gsi) =
+            (old.as_ref().and_then(|o| o.gsi1.as_ref()), new.as_ref().and_then(|n| n.gsi1.as_ref()));
+        if old_gsi != new_gsi {
+            if let Some(g) = old_gsi {
                 t.gsi.remove(gsi_key(g, w.key()).as_str())?;
             }
-            if let Some(at) = old.expires {
-                t.expiry.remove((at, raw.as_str()))?;
+            if let Some(g) = new_gsi {
+                t.gsi.insert(gsi_key(g, w.key()).as_str(), ())?;
             }
         }
-        match new {
-            Some(item) => {
-                if let Some(g) = &item.gsi1 {
-                    t.gsi.insert(gsi_key(g, &item.key).as_str(), ())?;
-                }
-                if let Some(at) = item.expires {
-                    t.expiry.insert((at, raw.as_str()), ())?;
-                }
-                t.items.insert(raw.as_str(), encode(&item).as_slice())?;
-                if matches!(w, Write::Put { .. }) && keys::is_activity(&item.key.pk) {
-                    t.feed.insert(t.next_seq, encode_entry(&item).as_slice())?;
-                    t.next_seq += 1;
-                }
+        let (old_at, new_at) = (old.as_ref().and_then(|o| o.expires), new.as_ref().and_then(|n| n.expires));
+        if old_at != new_at {
+            if let Some(at) = old_at {
+                t.expiry.remove((at, raw.as_str()))?;
             }
-            None => {
-                t.items.remove(raw.as_str())?;
+            if let Some(at) = new_at {
+                t.expiry.insert((at, raw.as_str()), ())?;
             }
+        }
+        if let (Write::Put { .. }, Some(item)) = (w, &new)
+            && keys::is_activity(&item.key.pk)
+        {
+            t.feed.insert(t.next_seq, encode_entry(item).as_slice())?;
+            t.next_seq += 1;
         }
     }
     Ok(Ok(()))
