@@ -6,6 +6,7 @@ mod delivery;
 mod directory;
 mod local;
 mod okta;
+mod schema;
 mod serve;
 mod webhook;
 
@@ -94,6 +95,13 @@ enum Command {
         #[command(flatten)]
         target: admin::Target,
     },
+    /// A tenant's declared attributes (custom User and Group attributes): apply, show.
+    Schema {
+        #[command(subcommand)]
+        command: schema::SchemaCommand,
+        #[command(flatten)]
+        target: admin::Target,
+    },
     /// A tenant's users, as SCIM resources: list, and the vendor's own (manual) writes.
     Users {
         #[command(subcommand)]
@@ -142,6 +150,7 @@ fn store_target(cmd: &mut Command) -> Option<&mut admin::Target> {
         Command::Okta { target, .. }
         | Command::Tenants { target, .. }
         | Command::Tokens { target, .. }
+        | Command::Schema { target, .. }
         | Command::Users { target, .. }
         | Command::Groups { target, .. }
         | Command::Activity { target, .. } => Some(target),
@@ -157,6 +166,7 @@ async fn dispatch(cmd: Command) -> Result<(), String> {
         Command::Tenants { command, target } => admin::tenants(command, target).await,
         Command::Tokens { command, target } => admin::tokens(command, target).await,
         Command::Okta { command, target } => okta::okta(command, target).await,
+        Command::Schema { command, target } => schema::schema(command, target).await,
         Command::Users { command, target } => directory::users(command, target).await,
         Command::Groups { command, target } => directory::groups(command, target).await,
         Command::Activity { tenant, since, until, resource, action, limit, target } => {
