@@ -51,3 +51,17 @@ fn declared_types_are_checked_and_returned_is_honoured() {
     assert_eq!(t.find("seniority gt 5", ""), [id]);
     assert!(t.find("seniority lt 5", "").is_empty());
 }
+
+/// RFC 7643 §2.3.6: a binary value is base64-encoded; anything else is not of the declared type.
+#[test]
+fn binary_values_must_be_base64() {
+    let (s, _dir) = server();
+    let t = Tenant::new(&s, "binary");
+    t.declare(json!([{"schema": CORE, "name": "photoBytes", "type": "binary"}]));
+    let ok = t.create(&json!({"schemas": [CORE], "userName": "a@acme.com", "photoBytes": "aGVsbG8="}));
+    assert_eq!(ok["photoBytes"], "aGVsbG8=");
+    let bad = json!({"schemas": [CORE], "userName": "b@acme.com", "photoBytes": "%%% not base64"});
+    let r = t.scim("POST", "/Users", Some(&bad));
+    assert_eq!((r.status, r.body["scimType"].as_str()), (400, Some("invalidValue")), "{}", r.raw);
+    assert!(r.body["detail"].as_str().unwrap().contains("photoBytes"), "{}", r.raw);
+}
