@@ -10,12 +10,15 @@ use serde_json::Value;
 
 #[derive(Subcommand)]
 pub enum SchemaCommand {
-    /// Replace the tenant's declared attributes with the document in --file (`-` = stdin):
-    /// `{"attributes": [ … ]}`, each an RFC 7643 §7 attribute definition plus `schema` (the
-    /// URN it lives in) and optionally `resourceType` (User or Group). What `show --json`
-    /// prints may be applied again. Running servers see the change within their auth cache time.
+    /// Replace the tenant's declared attributes with those of a document.
+    ///
+    /// The document is `{"attributes": [ … ]}`, each an RFC 7643 §7 attribute definition plus
+    /// `schema` (the URN it lives in) and optionally `resourceType` (User or Group). What
+    /// `show --json` prints may be applied again. Running servers see the change within their
+    /// auth cache time (30 s by default).
     Apply {
         tenant: String,
+        /// The document (`-` = standard input).
         #[arg(long)]
         file: String,
     },
