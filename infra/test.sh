@@ -80,7 +80,7 @@ step "unit, storage-contract (redb and DynamoDB) and end-to-end tests (redb)"
 cargo test --workspace --quiet
 
 step "end-to-end tests on DynamoDB and Secrets Manager"
-INLET_E2E_DYNAMODB=1 INLET_E2E_LARGE_GROUP=150 cargo test --workspace --quiet --test users --test groups --test protocol --test tenants
+INLET_E2E_DYNAMODB=1 INLET_E2E_LARGE_GROUP=150 cargo test --workspace --quiet --test users --test groups --test protocol --test tenants --test custom_attributes
 
 step "the Okta API pull end to end on DynamoDB and Secrets Manager (initial sync and each change, refused tokens, configuration rules, two processes configuring one org)"
 # Lean on purpose: moto copies every table for each transaction. The rate-limit, budget, crash,

@@ -6,6 +6,7 @@ mod delivery;
 mod directory;
 mod local;
 mod okta;
+mod schema;
 mod serve;
 mod webhook;
 
@@ -94,6 +95,13 @@ enum Command {
         #[command(flatten)]
         target: admin::Target,
     },
+    /// A tenant's declared attributes (custom User and Group attributes): apply, show.
+    Schema {
+        #[command(subcommand)]
+        command: schema::SchemaCommand,
+        #[command(flatten)]
+        target: admin::Target,
+    },
     /// A tenant's users, as SCIM resources: list, and the vendor's own (manual) writes.
     Users {
         #[command(subcommand)]
@@ -142,6 +150,7 @@ fn store_target(cmd: &mut Command) -> Option<&mut admin::Target> {
         Command::Okta { target, .. }
         | Command::Tenants { target, .. }
         | Command::Tokens { target, .. }
+        | Command::Schema { target, .. }
         | Command::Users { target, .. }
         | Command::Groups { target, .. }
         | Command::Activity { target, .. } => Some(target),
@@ -157,6 +166,7 @@ async fn dispatch(cmd: Command) -> Result<(), String> {
         Command::Tenants { command, target } => admin::tenants(command, target).await,
         Command::Tokens { command, target } => admin::tokens(command, target).await,
         Command::Okta { command, target } => okta::okta(command, target).await,
+        Command::Schema { command, target } => schema::schema(command, target).await,
         Command::Users { command, target } => directory::users(command, target).await,
         Command::Groups { command, target } => directory::groups(command, target).await,
         Command::Activity { tenant, since, until, resource, action, limit, target } => {
@@ -169,22 +179,43 @@ async fn dispatch(cmd: Command) -> Result<(), String> {
 async fn run_or_forward(mut cmd: Command) -> Result<(), String> {
     let handoff = store_target(&mut cmd).and_then(|t| t.local_dir().and_then(local::Handoff::read));
     let Some(handoff) = handoff else { return dispatch(cmd).await };
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let from_stdin = |flag: &str| {
-        args.windows(2).any(|w| w.first().is_some_and(|a| a == flag) && w.get(1).is_some_and(|b| b == "-"))
-            || args.iter().any(|a| *a == format!("{flag}=-"))
-    };
-    let reads_stdin = from_stdin("--token-file") || from_stdin("--file");
-    let stdin = if reads_stdin {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|e| format!("reading stdin: {e}"))?;
-        Some(text)
-    } else {
-        None
-    };
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let stdin = file_as_stdin(&mut args)?;
     let answer = local::forward(&handoff, &local::Call { args, stdin }).await?;
     print!("{}", answer.stdout);
     answer.error.map_or(Ok(()), Err)
+}
+
+/// A forwarded command's file argument (`--file F`, `--token-file F`, `--file=F`) names a file
+/// of the caller's: a relative path means the caller's directory, not the server's. So it is
+/// read here (`-`: standard input) and sent as the server's stdin, the argument rewritten to `-`.
+fn file_as_stdin(args: &mut [String]) -> Result<Option<String>, String> {
+    let Some((at, prefix, path)) = file_arg(args) else { return Ok(None) };
+    let text = if path == "-" {
+        std::io::read_to_string(std::io::stdin()).map_err(|e| format!("reading stdin: {e}"))?
+    } else {
+        std::fs::read_to_string(&path).map_err(|e| format!("reading {path}: {e}"))?
+    };
+    if let Some(arg) = args.get_mut(at) {
+        *arg = format!("{prefix}-");
+    }
+    Ok(Some(text))
+}
+
+/// Where the file argument's value is: its index in `args`, what precedes the path in that
+/// argument (`--file=` or nothing), and the path.
+fn file_arg(args: &[String]) -> Option<(usize, String, String)> {
+    for (i, arg) in args.iter().enumerate() {
+        for flag in ["--file", "--token-file"] {
+            if arg == flag {
+                return args.get(i + 1).map(|path| (i + 1, String::new(), path.clone()));
+            }
+            if let Some(path) = arg.strip_prefix(flag).and_then(|rest| rest.strip_prefix('=')) {
+                return Some((i, format!("{flag}="), path.to_owned()));
+            }
+        }
+    }
+    None
 }
 
 /// What `inlet serve` does with a forwarded command: parses it as the CLI would and runs it on

@@ -31,7 +31,10 @@ fn resource_type_json(rt: &ResourceType, base: &str) -> Value {
         "endpoint": rt.endpoint,
         "description": rt.core.description,
         "schema": rt.core.id,
-        "schemaExtensions": rt.extensions.iter().map(|s| json!({"schema": s.id, "required": false})).collect::<Vec<_>>(),
+        // An extension holding a required attribute must be in every new resource (RFC 7643 §6).
+        "schemaExtensions": rt.extensions.iter()
+            .map(|s| json!({"schema": s.id, "required": s.attributes.iter().any(|a| a.required)}))
+            .collect::<Vec<_>>(),
         "meta": {"resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/{}", rt.name)},
     })
 }
