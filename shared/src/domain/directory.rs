@@ -12,7 +12,7 @@ use super::records::{Stored, new_id, now, valid_id};
 use super::retry::{Tries, backoff};
 use super::tenant::TenantId;
 use crate::scim::patch::{self, MemberOp, MemberRef};
-use crate::scim::resource::{check_immutable, normalize};
+use crate::scim::resource::{check_immutable, keep_immutable, normalize};
 use crate::scim::schema::{ResourceType, SOURCE_SCHEMA};
 use crate::store::keys::{self, Kind};
 use crate::store::{Condition, Item, Key, MAX_TRANSACTION_WRITES, StoreError, Table, Write};
@@ -195,8 +195,10 @@ impl Directory {
             (Resource::User, _) => Vec::new(),
         };
         self.update(c, res, id, if_match, Why::Write, move |old| {
-            check_immutable(&old.known_attrs(rt), &attrs, rt)?;
-            Ok((attrs.clone(), member_ops.clone()))
+            let (before, mut attrs) = (old.known_attrs(rt), attrs.clone());
+            keep_immutable(&before, &mut attrs, rt);
+            check_immutable(&before, &attrs, rt)?;
+            Ok((attrs, member_ops.clone()))
         })
         .await
     }

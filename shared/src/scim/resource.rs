@@ -107,6 +107,29 @@ pub fn check_required(
     Ok(())
 }
 
+/// A PUT that leaves out an `immutable` attribute already set keeps its value (RFC 7644
+/// §3.5.1 compares only the values given), so an identity provider that stops sending it
+/// does not fail every later PUT.
+pub fn keep_immutable(before: &Map<String, Value>, after: &mut Map<String, Value>, rt: &ResourceType) {
+    for (ext, attr) in rt.top_attributes().filter(|(_, a)| a.mutability == Mutability::Immutable) {
+        match ext {
+            None => {
+                if let (Some(old), false) = (before.get(&attr.name), after.contains_key(&attr.name)) {
+                    after.insert(attr.name.clone(), old.clone());
+                }
+            }
+            Some(id) => {
+                let Some(old) = before.get(id).and_then(|e| e.get(&attr.name)) else { continue };
+                if let Some(e) = object_entry(after, id)
+                    && !e.contains_key(&attr.name)
+                {
+                    e.insert(attr.name.clone(), old.clone());
+                }
+            }
+        }
+    }
+}
+
 /// An `immutable` attribute, once set, keeps its value (RFC 7643 §7): a PUT or PATCH that
 /// changes or removes it is refused.
 pub fn check_immutable(before: &Map<String, Value>, after: &Map<String, Value>, rt: &ResourceType) -> ScimResult<()> {
@@ -197,13 +220,31 @@ fn normalize_single(attr: &Attribute, value: &Value) -> ScimResult<Option<Value>
         (AttrType::Integer, Value::String(s)) => {
             Value::from(s.trim().parse::<i64>().map_err(|_| invalid(attr, value))?)
         }
+        (AttrType::Integer, Value::Number(_)) => {
+            return Err(ScimError::invalid_value(format!("'{}' must be an integer", attr.name)));
+        }
         (AttrType::Decimal, Value::Number(_)) => value.clone(),
+        // As Entra sends numbers and booleans: the text of one is accepted too.
+        (AttrType::Decimal, Value::String(s)) => {
+            match s.trim().parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+                Some(n) => Value::Number(n),
+                None => return Err(invalid(attr, value)),
+            }
+        }
+        (AttrType::Binary, Value::String(s)) => {
+            use base64::Engine;
+            use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+            if STANDARD.decode(s).is_err() && STANDARD_NO_PAD.decode(s).is_err() {
+                return Err(ScimError::invalid_value(format!("'{}' must be base64 (RFC 7643 §2.3.6)", attr.name)));
+            }
+            value.clone()
+        }
         (AttrType::DateTime, Value::String(s)) => {
             super::filter::parse_time(s)
                 .ok_or_else(|| ScimError::invalid_value(format!("'{}' must be an RFC 3339 dateTime", attr.name)))?;
             value.clone()
         }
-        (AttrType::String | AttrType::Reference | AttrType::Binary, Value::String(_)) => value.clone(),
+        (AttrType::String | AttrType::Reference, Value::String(_)) => value.clone(),
         (AttrType::String, Value::Number(n)) => Value::String(n.to_string()),
         (AttrType::String, Value::Bool(b)) => Value::String(b.to_string()),
         _ => return Err(invalid(attr, value)),

@@ -155,6 +155,12 @@ fn declared_types_are_checked_and_coerced_like_built_in_ones() {
         assert!(e.detail.contains(field), "{}", e.detail);
     }
     // Without the declarations, the same body keeps only the built-in attributes.
+    let bin = tenant(vec![json!({"schema": ACME, "name": "photo", "type": "binary"})]);
+    assert!(normalize(&json!({"userName": "u", ACME: {"photo": "aGVsbG8="}}), &bin.user).is_ok());
+    let e = normalize(&json!({"userName": "u", ACME: {"photo": "%% not base64"}}), &bin.user).unwrap_err();
+    assert!(e.detail.contains("'photo' must be base64"), "{}", e.detail);
+    let e = normalize(&json!({"userName": "u", ACME: {"level": 4.5}}), &s.user).unwrap_err();
+    assert_eq!(e.detail, "'level' must be an integer");
     let plain = normalize(&body, &USER_TYPE).unwrap();
     assert_eq!(Value::Object(plain), json!({"userName": "u"}));
 }
@@ -187,6 +193,11 @@ fn returned_mutability_and_required_are_honoured() {
     let mut changed = attrs.clone();
     changed.insert("employeeKey".into(), json!("other"));
     assert_eq!(check_immutable(&attrs, &changed, rt).unwrap_err().scim_type, Some(ScimType::Mutability));
+    // A PUT that leaves it out keeps it.
+    let mut put = normalize(&json!({"userName": "u2", ACME: {"region": "us"}}), rt).unwrap();
+    crate::scim::resource::keep_immutable(&attrs, &mut put, rt);
+    assert_eq!(put["employeeKey"], "k");
+    assert!(check_immutable(&attrs, &put, rt).is_ok());
     let remove = parse(&json!({"Operations": [{"op": "remove", "path": format!("{ACME}:region")}]}), rt).unwrap();
     let mut copy = attrs.clone();
     assert!(patch(&mut copy, &remove, rt).is_err());
