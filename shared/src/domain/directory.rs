@@ -1,14 +1,14 @@
-//! Users and groups of a tenant: create, read, replace, patch and delete, keeping the
+//! Users and groups of a tenant: read, replace, patch and delete (create in `create.rs`), keeping the
 //! uniqueness markers, externalId index entries, counters and activity entries in the same
 //! transaction as the record they describe. Who may change what is `actor`'s rule.
 
 use super::activity::{self, Entry};
-use super::actor::{Access, Caller, Owner, Source};
+use super::actor::{Access, Caller};
 use super::error::{DomainError, DomainResult};
 use super::indexes::{index_writes, stamp, unique_values};
 use super::members::{self, MemberRecord};
 use super::plan;
-use super::records::{Stored, new_id, now, valid_id};
+use super::records::{Stored, now, valid_id};
 use super::retry::{Tries, backoff};
 use super::tenant::TenantId;
 use crate::scim::patch::{self, MemberOp, MemberRef};
@@ -128,54 +128,6 @@ impl Directory {
     pub async fn get_as(&self, c: &Caller, res: Resource, id: &str) -> DomainResult<Stored> {
         let s = self.get(&c.tenant, res, id).await?;
         if c.sees(&s.source) { Ok(s) } else { Err(self.not_found(res, id)) }
-    }
-
-    pub async fn create(&self, c: &Caller, res: Resource, body: &Value) -> DomainResult<Stored> {
-        let (stored, head, members) = self.new_record(c, res, body, new_id())?;
-        let add = members.clone().map(|m| vec![MemberOp::Add(m)]).unwrap_or_default();
-        let keys = head_keys(&head);
-        match self.commit(c, &stored, head, add).await {
-            Ok(()) => Ok(stored),
-            Err(CommitError::Condition(1)) if c.access(&Source::Manual) == Access::Claim => {
-                self.claim(c, res, &stored, members).await
-            }
-            Err(e) => Err(self.explain(e, c, res, &stored, &keys)),
-        }
-    }
-
-    /// What a create of `body` writes: the record (id `id`), its index items and its activity
-    /// entries, and the members it names (a group's, stored apart).
-    pub(super) fn new_record(
-        &self,
-        c: &Caller,
-        res: Resource,
-        body: &Value,
-        id: String,
-    ) -> DomainResult<(Stored, Vec<Write>, Option<Vec<MemberRef>>)> {
-        let mut attrs = normalize(body, c.rt(res))?;
-        attrs.remove(SOURCE_SCHEMA);
-        let members = take_members(&mut attrs, c.rt(res));
-        let at = now();
-        let mut stored = Stored {
-            id,
-            created: at.clone(),
-            last_modified: at,
-            attrs,
-            source: c.actor.source(),
-            registry: 0,
-            unique: Vec::new(),
-            version: 1,
-        };
-        stamp(c, res, &mut stored)?;
-        let mut head = vec![Write::Put { item: self.item(&c.tenant, res, &stored)?, cond: Condition::NotExists }];
-        head.extend(index_writes(&c.tenant, res, None, Some(&stored)));
-        let mut entries = vec![Entry::record("created", c, res, &stored)];
-        let provisioned = c.actor.owner() != Owner::Manual;
-        if res == Resource::User && provisioned && c.settings.send_enrollment_email && activity::has_email(&stored) {
-            entries.push(Entry::record("enrollment_requested", c, res, &stored));
-        }
-        head.extend(activity::writes(c, &entries, self.retention)?);
-        Ok((stored, head, members))
     }
 
     pub async fn replace(
@@ -388,7 +340,13 @@ impl Directory {
         })
     }
 
-    async fn commit(&self, c: &Caller, s: &Stored, head: Vec<Write>, ops: Vec<MemberOp>) -> Result<(), CommitError> {
+    pub(super) async fn commit(
+        &self,
+        c: &Caller,
+        s: &Stored,
+        head: Vec<Write>,
+        ops: Vec<MemberOp>,
+    ) -> Result<(), CommitError> {
         if ops.is_empty() {
             return Ok(self.table.transact(head).await?);
         }
@@ -400,7 +358,7 @@ impl Directory {
     }
 
     /// Why a commit of `s` failed; `keys`: the keys of its transaction's writes, in order.
-    fn explain(&self, e: CommitError, c: &Caller, res: Resource, s: &Stored, keys: &[Key]) -> DomainError {
+    pub(super) fn explain(&self, e: CommitError, c: &Caller, res: Resource, s: &Stored, keys: &[Key]) -> DomainError {
         let taken = |i: usize| {
             let key = keys.get(i)?;
             unique_values(c.rt(res), &s.attrs)
@@ -432,7 +390,7 @@ impl Directory {
     }
 }
 
-fn head_keys(head: &[Write]) -> Vec<Key> {
+pub(super) fn head_keys(head: &[Write]) -> Vec<Key> {
     head.iter().map(|w| w.key().clone()).collect()
 }
 

@@ -6,6 +6,7 @@ pub mod actor;
 pub mod audit;
 mod bulk;
 mod claim;
+mod create;
 #[cfg(any(test, feature = "contract-tests"))]
 pub mod declared_checks;
 pub mod directory;
