@@ -61,11 +61,12 @@ pub enum GroupCommand {
     Delete { tenant: String, group_id: String },
 }
 
-fn tenant_id(tenant: &str) -> Result<TenantId, String> {
+pub(crate) fn tenant_id(tenant: &str) -> Result<TenantId, String> {
     TenantId::parse(tenant).ok_or_else(|| format!("{tenant:?} is not a tenant id"))
 }
 
-fn read_body(path: &str, stdin: Option<&str>) -> Result<Value, String> {
+/// A JSON document from `path` (`-`: what the CLI forwarded as stdin, or standard input).
+pub(crate) fn read_body(path: &str, stdin: Option<&str>) -> Result<Value, String> {
     let text = match (stdin, path) {
         (Some(given), "-") => given.to_owned(),
         (None, "-") => std::io::read_to_string(std::io::stdin()).map_err(|e| format!("reading stdin: {e}"))?,

@@ -2,8 +2,8 @@
 //! document the admin API's `/admin/tenants/{t}/schema` takes and answers.
 
 use crate::admin::{Target, cli_actor};
+use crate::directory::{read_body, tenant_id};
 use clap::Subcommand;
-use inlet_shared::domain::TenantId;
 use inlet_shared::domain::audit::TenantAdmin;
 use inlet_shared::scim::schema::Registry;
 use serde_json::Value;
@@ -24,19 +24,6 @@ pub enum SchemaCommand {
     },
     /// The tenant's declared attributes: one line per attribute and sub-attribute.
     Show { tenant: String },
-}
-
-fn tenant_id(tenant: &str) -> Result<TenantId, String> {
-    TenantId::parse(tenant).ok_or_else(|| format!("{tenant:?} is not a tenant id"))
-}
-
-fn read_doc(path: &str, stdin: Option<&str>) -> Result<Value, String> {
-    let text = match (stdin, path) {
-        (Some(given), "-") => given.to_owned(),
-        (None, "-") => std::io::read_to_string(std::io::stdin()).map_err(|e| format!("reading stdin: {e}"))?,
-        _ => std::fs::read_to_string(path).map_err(|e| format!("reading {path}: {e}"))?,
-    };
-    serde_json::from_str(&text).map_err(|e| format!("{path} is not JSON: {e}"))
 }
 
 const HEAD: [&str; 8] = ["RESOURCE", "SCHEMA", "NAME", "TYPE", "MULTI", "UNIQUENESS", "REQUIRED", "SINCE"];
@@ -96,7 +83,7 @@ pub async fn schema(cmd: SchemaCommand, target: Target) -> Result<(), String> {
     match cmd {
         SchemaCommand::Apply { tenant, file } => {
             let t = tenant_id(&tenant)?;
-            let doc = read_doc(&file, target.stdin.as_deref())?;
+            let doc = read_body(&file, target.stdin.as_deref())?;
             let audit = TenantAdmin { tenants: &services.tenants, directory: &services.directory, actor: cli_actor() };
             let applied = audit.apply_schema(&t, &doc).await.map_err(|e| e.to_string())?;
             show(&applied)
