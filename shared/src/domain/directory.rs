@@ -359,15 +359,24 @@ impl Directory {
 
     /// Why a commit of `s` failed; `keys`: the keys of its transaction's writes, in order.
     pub(super) fn explain(&self, e: CommitError, c: &Caller, res: Resource, s: &Stored, keys: &[Key]) -> DomainError {
-        let taken = |i: usize| {
-            let key = keys.get(i)?;
-            unique_values(c.rt(res), &s.attrs)
-                .into_iter()
-                .find(|u| keys::value_marker(c.tenant.as_str(), res.kind(), &u.id) == *key)
+        // A refused unique value marker, if the failed write was one.
+        let taken = match &e {
+            CommitError::Condition(i) => keys.get(*i).and_then(|key| {
+                unique_values(c.rt(res), &s.attrs)
+                    .into_iter()
+                    .find(|u| keys::value_marker(c.tenant.as_str(), res.kind(), &u.id) == *key)
+            }),
+            _ => None,
         };
-        match e {
+        match (e, taken) {
+            (CommitError::Condition(_), Some(u)) => DomainError::Conflict(format!(
+                "another {} already has {} '{}' (unique in the tenant)",
+                res.noun(),
+                u.label,
+                u.value
+            )),
             // Index 1 is the name marker (see `index_writes`, which puts it first).
-            CommitError::Condition(1) if keys.get(1).is_some_and(|k| k.sk == "UNIQUE" && taken(1).is_none()) => {
+            (CommitError::Condition(1), None) if keys.get(1).is_some_and(|k| k.sk == "UNIQUE") => {
                 DomainError::Conflict(format!(
                     "a {} with {} '{}' already exists",
                     res.noun(),
@@ -375,17 +384,8 @@ impl Directory {
                     s.unique_name(res.unique_attr())
                 ))
             }
-            CommitError::Condition(i) if taken(i).is_some() => match taken(i) {
-                Some(u) => DomainError::Conflict(format!(
-                    "another {} already has {} '{}' (unique in the tenant)",
-                    res.noun(),
-                    u.label,
-                    u.value
-                )),
-                None => DomainError::Busy,
-            },
-            CommitError::Condition(_) | CommitError::Locked => DomainError::Busy,
-            CommitError::Other(e) => e,
+            (CommitError::Condition(_) | CommitError::Locked, _) => DomainError::Busy,
+            (CommitError::Other(e), _) => e,
         }
     }
 }
