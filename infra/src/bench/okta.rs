@@ -51,10 +51,9 @@ fn text(e: impl std::fmt::Display) -> String {
 }
 
 impl Bench {
-    async fn start(users: usize, groups: usize, apps_limit: u32) -> Result<Bench, String> {
-        let double = Double::start(Options { apps_limit, tokens: vec![TOKEN.into()], ..Options::default() })
-            .await
-            .map_err(|e| format!("starting the Okta double: {e}"))?;
+    async fn start(users: usize, groups: usize, apps_limit: u32, groups_limit: u32) -> Result<Bench, String> {
+        let options = Options { apps_limit, groups_limit, tokens: vec![TOKEN.into()], ..Options::default() };
+        let double = Double::start(options).await.map_err(|e| format!("starting the Okta double: {e}"))?;
         double.with(|d| *d = Directory::generate(users, groups, 1));
         let app_users = double.with(|d| d.app_users().count());
         let dir = tempfile::tempdir().map_err(|e| format!("a temporary data directory: {e}"))?;
@@ -145,7 +144,7 @@ async fn initial(users: usize, groups: usize) -> Result<(), String> {
         "== initial sync: {users} app users in {groups} groups, app bucket {APPS_LIMIT} requests / {} s",
         window.as_secs()
     );
-    let b = Bench::start(users, groups, APPS_LIMIT).await?;
+    let b = Bench::start(users, groups, APPS_LIMIT, Options::default().groups_limit).await?;
     let (counts, elapsed, read) = b.sync().await?;
     if usize::try_from(counts.created).ok() != Some(b.app_users) {
         return Err(format!("the sync created {} users, the app has {}", counts.created, b.app_users));
@@ -193,14 +192,19 @@ async fn initial(users: usize, groups: usize) -> Result<(), String> {
 /// Part 2: a sync, then an unchanged resync, without rate-limit pressure.
 async fn resync(users: usize, groups: usize) -> Result<(), String> {
     println!("\n== unchanged resync: {users} app users in {groups} groups, no rate-limit pressure");
-    let b = Bench::start(users, groups, 1_000_000).await?;
-    let (first, first_elapsed, _) = b.sync().await?;
+    let b = Bench::start(users, groups, 1_000_000, 1_000_000).await?;
+    let (first, first_elapsed, first_read) = b.sync().await?;
     let first_store = b.store.take();
     b.double.reset_requests();
     let (again, again_elapsed, _) = b.sync().await?;
     let again_store = b.store.take();
     let r = b.double.requests();
-    println!("  initial  {} in {}", counts_line(&first), seconds(first_elapsed));
+    println!(
+        "  initial  {} in {} (reading Okta {})",
+        counts_line(&first),
+        seconds(first_elapsed),
+        first_read.map_or("?".into(), seconds)
+    );
     println!("  resync   {} in {}", counts_line(&again), seconds(again_elapsed));
     println!("  resync Okta requests: apps {}, groups {}, total {}", r.bucket("apps"), r.bucket("groups"), r.total);
     println!("  store requests:");

@@ -161,7 +161,7 @@ async fn query_all_gsi(dir: &Directory, t: &TenantId, kind: Kind, owner: Owner) 
     let mut ids = Vec::new();
     loop {
         let page = dir.table.query(&q).await.unwrap();
-        ids.extend(page.items.into_iter().filter_map(|i| i.gsi1.map(|g| g.sk)));
+        ids.extend(page.items.into_iter().filter_map(|i| i.gsi1.map(|g| keys::listed_id(&g.sk).to_owned())));
         match page.next {
             Some(c) => q.after = Some(c),
             None => return ids,

@@ -43,7 +43,7 @@ pub struct ListPage {
 
 impl Directory {
     /// A page of what `c` sees: the collections of the owners visible to it, one after the
-    /// other (each in id order).
+    /// other (each in its collection's order).
     pub async fn list(&self, c: &Caller, res: Resource, q: &ListQuery) -> DomainResult<ListPage> {
         let (rt, t, owners) = (c.rt(res), &c.tenant, c.visible());
         let skip = q.start_index - 1;
@@ -221,7 +221,7 @@ impl Directory {
         Ok(self.counts(t, res, &Owner::ALL).await?.iter().sum())
     }
 
-    /// One unfiltered page of one owner's collection in id order: the store skips to `skip`
+    /// One unfiltered page of one owner's collection in its order: the store skips to `skip`
     /// without reading the skipped items.
     async fn page(
         &self,
@@ -236,7 +236,7 @@ impl Directory {
         Ok(decode_all(self.table.query(&q).await?.items)?.into_iter().take(take).collect())
     }
 
-    /// Walks the whole collection in id order: how many resources match `filter`, and
+    /// Walks the whole collection in its order: how many resources match `filter`, and
     /// the matching ones after the first `skip`, at most `take`.
     async fn scan(
         &self,
@@ -312,7 +312,7 @@ fn sort_value(s: &Stored, rt: &ResourceType, path: &AttrPath) -> Option<SortValu
     })
 }
 
-/// Stable sort by `sortBy`, ties keeping id order.
+/// Stable sort by `sortBy`, ties keeping the collection's order.
 fn sort(items: Vec<Stored>, q: &ListQuery, rt: &ResourceType) -> Vec<Stored> {
     let Some(path) = &q.sort_by else { return items };
     let mut keyed: Vec<(Option<SortValue>, Stored)> =

@@ -157,6 +157,9 @@ pub fn valid_id(id: &str) -> bool {
     uuid::Uuid::try_parse(id).is_ok()
 }
 
+/// Time-ordered (UUIDv7): records made together sit together in the embedded store's B-tree,
+/// so a bulk create rewrites far fewer pages than with random ids; the 74 random bits keep ids
+/// unguessable, and DynamoDB hashes the partition key either way.
 pub fn new_id() -> String {
-    uuid::Uuid::new_v4().to_string()
+    uuid::Uuid::now_v7().to_string()
 }

@@ -2,11 +2,11 @@
 //!
 //! | item                | pk                         | sk          | GSI1 pk              | GSI1 sk |
 //! |---------------------|----------------------------|-------------|----------------------|---------|
-//! | user                | `T#{t}#U#{id}`             | `USER`      | `T#{t}#USERS#{owner}` | `{id}` |
+//! | user                | `T#{t}#U#{id}`             | `USER`      | `T#{t}#USERS#{owner}` | `{h(id)[..8]}#{id}` |
 //! | userName marker     | `T#{t}#UN#{h(fold(name))}` | `UNIQUE`    |                      |         |
 //! | user externalId     | `T#{t}#UX#{h(externalId)}` | `{id}`      |                      |         |
 //! | unique value marker | `T#{t}#{U\|G}V#{value id}` | `UNIQUE`   |                      |         |
-//! | group               | `T#{t}#G#{id}`             | `GROUP`     | `T#{t}#GROUPS#{owner}` | `{id}` |
+//! | group               | `T#{t}#G#{id}`             | `GROUP`     | `T#{t}#GROUPS#{owner}` | `{h(id)[..8]}#{id}` |
 //! | displayName marker  | `T#{t}#GN#{h(fold(name))}` | `UNIQUE`    |                      |         |
 //! | group externalId    | `T#{t}#GX#{h(externalId)}` | `{id}`      |                      |         |
 //! | membership (group)  | `T#{t}#G#{gid}`            | `M#{uid}`   |                      |         |
@@ -79,9 +79,18 @@ pub fn resource(t: &str, kind: Kind, id: &str) -> Key {
     Key::new(partition(t, kind, id), kind.sk())
 }
 
-/// The GSI1 key that lists a resource in its owner's collection.
+/// The GSI1 key that lists a resource in its owner's collection. The sort key leads with a
+/// hash of the id: ids are time-ordered, and monotonic sort keys would keep DynamoDB from
+/// splitting a busy collection for heat.
 pub fn listed(t: &str, kind: Kind, owner: &str, id: &str) -> Key {
-    Key::new(collection(t, kind, owner), id)
+    let mut lead = h(id);
+    lead.truncate(8);
+    Key::new(collection(t, kind, owner), format!("{lead}#{id}"))
+}
+
+/// The id in a collection sort key (records listed before the hash led it have the bare id).
+pub fn listed_id(sk: &str) -> &str {
+    sk.split_once('#').map_or(sk, |(_, id)| id)
 }
 
 /// The records of one kind and one owner (`scim`, `okta_api`, `manual`): a provisioning
