@@ -299,3 +299,19 @@ pub fn activity_subject(t: &str, subject: &str) -> String {
 pub fn is_activity(pk: &str) -> bool {
     pk.starts_with(ACTIVITY_PREFIX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_collection_sort_key_gives_back_its_id_in_either_form() {
+        let id = "0192f5c4-7d1e-7a3b-9c2d-5e6f7a8b9c0d";
+        let key = listed("acme", Kind::User, "scim", id);
+        assert_eq!(key.pk, "T#acme#USERS#scim");
+        assert_eq!(key.sk, format!("{}#{id}", &h(id)[..8]));
+        assert_eq!(listed_id(&key.sk), id);
+        // Listed before the hash led the sort key.
+        assert_eq!(listed_id(id), id);
+    }
+}
