@@ -58,15 +58,26 @@ pub fn encode_entry(item: &Item) -> Vec<u8> {
     out
 }
 
+/// What is being decoded, named only when it turns out not to be decodable.
+#[derive(Clone, Copy)]
+enum What<'a> {
+    Item(&'a Key),
+    Entry(u64),
+}
+
 struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
-    what: &'a str,
+    what: What<'a>,
 }
 
 impl<'a> Reader<'a> {
     fn corrupt(&self) -> redb::Error {
-        redb::Error::Corrupted(format!("{} is not decodable", self.what))
+        let what = match self.what {
+            What::Item(k) => format!("item {k:?}"),
+            What::Entry(seq) => format!("feed entry {seq}"),
+        };
+        redb::Error::Corrupted(format!("{what} is not decodable"))
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8], redb::Error> {
@@ -86,6 +97,7 @@ impl<'a> Reader<'a> {
         String::from_utf8(raw.to_vec()).map_err(|_| self.corrupt())
     }
 
+    /// The item as encoded, keyed by `key`; the body only `with_body`.
     fn item(&mut self, key: Key, with_body: bool) -> Result<Item, redb::Error> {
         let version = u64::from_le_bytes(self.word()?);
         let count = i64::from_le_bytes(self.word()?);
@@ -105,18 +117,31 @@ impl<'a> Reader<'a> {
 
 /// The item without its body (what conditions and index upkeep need).
 pub fn decode_meta(key: Key, bytes: &[u8]) -> Result<Item, redb::Error> {
-    let what = format!("item {key:?}");
-    Reader { bytes, at: 0, what: &what }.item(key, false)
+    decode_item(key, bytes, false)
 }
 
 pub fn decode(key: Key, bytes: &[u8]) -> Result<Item, redb::Error> {
-    let what = format!("item {key:?}");
-    Reader { bytes, at: 0, what: &what }.item(key, true)
+    decode_item(key, bytes, true)
+}
+
+fn decode_item(key: Key, bytes: &[u8], with_body: bool) -> Result<Item, redb::Error> {
+    // The reader names the key only in an error, so it reads under an empty one (no
+    // allocation) and the key is moved in after.
+    let mut item = Reader { bytes, at: 0, what: What::Item(&key) }.item(Key::new("", ""), with_body)?;
+    item.key = key;
+    Ok(item)
+}
+
+/// The encoded item `bytes` at `version`, all else kept: a touch rewrites no more than that.
+pub fn with_version(key: &Key, bytes: &[u8], version: u64) -> Result<Vec<u8>, redb::Error> {
+    let mut out = bytes.to_vec();
+    let head = out.get_mut(..8).ok_or_else(|| Reader { bytes, at: 0, what: What::Item(key) }.corrupt())?;
+    head.copy_from_slice(&version.to_le_bytes());
+    Ok(out)
 }
 
 pub fn decode_entry(seq: u64, bytes: &[u8]) -> Result<Item, redb::Error> {
-    let what = format!("feed entry {seq}");
-    let mut r = Reader { bytes, at: 0, what: &what };
+    let mut r = Reader { bytes, at: 0, what: What::Entry(seq) };
     let pk = r.text()?;
     let key = Key { pk, sk: r.text()? };
     r.item(key, true)
@@ -144,6 +169,16 @@ mod tests {
             let meta = decode_meta(item.key.clone(), &encode(&item)).unwrap();
             assert_eq!((meta.expires, meta.body.len()), (item.expires, 0));
         }
+    }
+
+    #[test]
+    fn a_new_version_keeps_everything_else() {
+        let mut item = Item::new(Key::new("T#t#U#1", "USER"), b"{\"a\":1}".to_vec());
+        (item.version, item.count, item.gsi1, item.expires) = (4, 2, Some(Key::new("g", "s")), Some(9));
+        let bumped = decode(item.key.clone(), &with_version(&item.key, &encode(&item), 5).unwrap()).unwrap();
+        item.version = 5;
+        assert_eq!(bumped, item);
+        assert!(with_version(&item.key, &[1, 2, 3], 1).is_err());
     }
 
     #[test]

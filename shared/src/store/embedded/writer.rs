@@ -3,7 +3,7 @@
 //! transaction, commits durably (fsync), and only then answers them. That keeps "nothing
 //! acknowledged is lost" without paying one fsync per request.
 
-use super::codec::{decode, decode_meta, encode, encode_entry, gsi_key, key_of_raw, table_key};
+use super::codec::{decode, decode_meta, encode, encode_entry, gsi_key, key_of_raw, table_key, with_version};
 use super::{EXPIRY, FEED, GSI1, ITEMS, META, NEXT_SEQ};
 use crate::store::{Condition, Item, StoreError, Write, keys};
 use redb::{Database, ReadableTable};
@@ -137,7 +137,10 @@ fn apply(t: &mut Tables<'_>, writes: &[Write]) -> Result<Result<(), StoreError>,
     // What each write found, when it had to look first (`None`: an unconditional put or
     // delete learns what it replaced from the write itself, one B-tree walk instead of two).
     let mut existing: Vec<Option<Option<Item>>> = Vec::with_capacity(writes.len());
+    // A touch's new bytes: the item as stored at its next version (its body never decoded).
+    let mut touched: Vec<Option<Vec<u8>>> = Vec::with_capacity(writes.len());
     for (index, w) in writes.iter().enumerate() {
+        touched.push(None);
         let (cond, must_exist) = match w {
             Write::Put { cond: Condition::None, .. } | Write::Delete { cond: Condition::None, .. } => {
                 existing.push(None);
@@ -149,10 +152,14 @@ fn apply(t: &mut Tables<'_>, writes: &[Write]) -> Result<Result<(), StoreError>,
         };
         // Conditions need only the metadata; the body is read only to keep it on `Add`.
         let found = match t.items.get(table_key(w.key()).as_str())? {
-            Some(v) if matches!(w, Write::Add { .. } | Write::Touch { .. }) => {
-                Some(decode(w.key().clone(), v.value())?)
+            Some(v) if matches!(w, Write::Add { .. }) => Some(decode(w.key().clone(), v.value())?),
+            Some(v) => {
+                let meta = decode_meta(w.key().clone(), v.value())?;
+                if let (Write::Touch { .. }, Some(slot)) = (w, touched.last_mut()) {
+                    *slot = Some(with_version(w.key(), v.value(), meta.version.saturating_add(1))?);
+                }
+                Some(meta)
             }
-            Some(v) => Some(decode_meta(w.key().clone(), v.value())?),
             None => None,
         };
         if !cond.holds(found.as_ref()) || (must_exist && found.is_none()) {
@@ -160,7 +167,7 @@ fn apply(t: &mut Tables<'_>, writes: &[Write]) -> Result<Result<(), StoreError>,
         }
         existing.push(Some(found));
     }
-    for (w, looked) in writes.iter().zip(existing) {
+    for ((w, looked), touched) in writes.iter().zip(existing).zip(touched) {
         let new = match w {
             Write::Check { .. } => continue,
             Write::Put { item, .. } => Some(item.clone()),
@@ -177,9 +184,10 @@ fn apply(t: &mut Tables<'_>, writes: &[Write]) -> Result<Result<(), StoreError>,
         };
         let raw = table_key(w.key());
         let unread = looked.is_none();
-        let replaced = match &new {
-            Some(item) => t.items.insert(raw.as_str(), encode(item).as_slice())?,
-            None => t.items.remove(raw.as_str())?,
+        let replaced = match (&new, touched) {
+            (Some(_), Some(bytes)) => t.items.insert(raw.as_str(), bytes.as_slice())?,
+            (Some(item), None) => t.items.insert(raw.as_str(), encode(item).as_slice())?,
+            (None, _) => t.items.remove(raw.as_str())?,
         };
         let replaced = match replaced {
             Some(v) if unread => Some(decode_meta(w.key().clone(), v.value())?),
