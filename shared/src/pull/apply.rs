@@ -206,23 +206,31 @@ async fn apply_groups(
     let existing = by_external_id(dir, t, Resource::Group).await?;
     let seen: HashSet<&str> = snap.groups.iter().map(|g| g.okta_id.as_str()).collect();
     let mut ids = Vec::with_capacity(snap.groups.len());
+    let mut new = Vec::new();
+    // Renames first: a group renamed in Okta frees its old name before a new group takes it.
     for g in &snap.groups {
-        let id = match existing.get(&g.okta_id) {
+        match existing.get(&g.okta_id) {
             Some(old) => {
                 if old.unique_name(Resource::Group.unique_attr()) != g.name {
                     let rename = patch(vec![json!({"op": "replace", "path": "displayName", "value": g.name})]);
                     dir.patch(t, Resource::Group, &old.id, &rename, None).await?;
                     counts.groups_updated += 1;
                 }
-                old.id.clone()
+                ids.push((g, old.id.clone()));
             }
-            None => {
-                let body = json!({"schemas": [crate::scim::schema::GROUP_SCHEMA], "displayName": g.name, "externalId": g.okta_id});
-                counts.groups_created += 1;
-                dir.create(t, Resource::Group, &body).await?.id
-            }
-        };
-        ids.push((g, id));
+            None => new.push(g),
+        }
+    }
+    let bodies: Vec<Value> = new
+        .iter()
+        .map(
+            |g| json!({"schemas": [crate::scim::schema::GROUP_SCHEMA], "displayName": g.name, "externalId": g.okta_id}),
+        )
+        .collect();
+    let made = dir.create_many(t, Resource::Group, &bodies.iter().collect::<Vec<_>>(), BULK_PARALLEL).await?;
+    for (g, r) in new.into_iter().zip(made) {
+        ids.push((g, r?.id));
+        counts.groups_created += 1;
     }
     // Groups' members are independent of each other: their changes go side by side.
     let mut work: Vec<BoxFuture<'_, PullResult<(u64, u64)>>> = Vec::with_capacity(ids.len());
