@@ -250,7 +250,10 @@ impl Table for EmbeddedStore {
         if let Err(e) = self.send(Job::Write { transactions, done }).await {
             return (0, Err(e));
         }
-        result.await.unwrap_or((0, Err(StoreError::Backend("the store writer stopped".into()))))
+        match result.await {
+            Ok((outcome, _handed_back)) => outcome,
+            Err(_) => (0, Err(StoreError::Backend("the store writer stopped".into()))),
+        }
     }
 }
 

@@ -7,6 +7,7 @@ use super::codec::{decode, decode_meta, encode, encode_entry, gsi_key, key_of_ra
 use super::{EXPIRY, FEED, GSI1, ITEMS, META, NEXT_SEQ};
 use crate::store::{Condition, Item, StoreError, Write, keys};
 use redb::{Database, ReadableTable};
+use std::borrow::Cow;
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// Jobs committed together at most.
@@ -15,10 +16,13 @@ pub const MAX_BATCH: usize = 512;
 pub const SWEEP_MAX: usize = 1000;
 
 pub type Outcome = (usize, Result<(), StoreError>);
+/// A write job's answer, with its transactions handed back: they are freed on the caller's
+/// thread, not on the writer's, which is the store's one serial resource.
+pub type Written = (Outcome, Vec<Vec<Write>>);
 
 pub enum Job {
     /// A sequence of transactions from one caller, applied in order until one fails.
-    Write { transactions: Vec<Vec<Write>>, done: oneshot::Sender<Outcome> },
+    Write { transactions: Vec<Vec<Write>>, done: oneshot::Sender<Written> },
     /// Removes feed entries up to and including `through`.
     Ack { through: u64, done: oneshot::Sender<Result<(), StoreError>> },
     /// Removes up to [`SWEEP_MAX`] items whose `expires` is before `now`; answers how many.
@@ -61,7 +65,7 @@ pub fn write_loop(db: &Database, mut rx: mpsc::Receiver<Job>, head: &watch::Send
 
 fn reply(job: Job, answer: Result<Answer, StoreError>) {
     match (job, answer) {
-        (Job::Write { done, .. }, Ok(Answer::Write(o))) => drop(done.send(o)),
+        (Job::Write { done, transactions }, Ok(Answer::Write(o))) => drop(done.send((o, transactions))),
         (Job::Ack { done, .. }, Ok(Answer::Ack)) => drop(done.send(Ok(()))),
         (Job::Sweep { done: Some(done), .. }, Ok(Answer::Sweep(n))) => drop(done.send(Ok(n))),
         (Job::Sweep { done: None, .. }, Ok(Answer::Sweep(n))) => {
@@ -69,7 +73,7 @@ fn reply(job: Job, answer: Result<Answer, StoreError>) {
                 tracing::debug!(removed = n, "expired items swept");
             }
         }
-        (Job::Write { done, .. }, Err(e)) => drop(done.send((0, Err(e)))),
+        (Job::Write { done, transactions }, Err(e)) => drop(done.send(((0, Err(e)), transactions))),
         (Job::Ack { done, .. }, Err(e)) => drop(done.send(Err(e))),
         (Job::Sweep { done: Some(done), .. }, Err(e)) => drop(done.send(Err(e))),
         (Job::Sweep { done: None, .. }, Err(e)) => tracing::warn!(error = %e, "expiry sweep failed"),
@@ -168,18 +172,19 @@ fn apply(t: &mut Tables<'_>, writes: &[Write]) -> Result<Result<(), StoreError>,
         existing.push(Some(found));
     }
     for ((w, looked), touched) in writes.iter().zip(existing).zip(touched) {
-        let new = match w {
+        // A put's item is borrowed, not copied: the writer thread is the store's bottleneck.
+        let new: Option<Cow<'_, Item>> = match w {
             Write::Check { .. } => continue,
-            Write::Put { item, .. } => Some(item.clone()),
+            Write::Put { item, .. } => Some(Cow::Borrowed(item)),
             Write::Delete { .. } => None,
             Write::Add { key, delta } => {
                 let mut item = looked.clone().flatten().unwrap_or_else(|| Item::new(key.clone(), Vec::new()));
                 item.count = item.count.saturating_add(*delta);
-                Some(item)
+                Some(Cow::Owned(item))
             }
             Write::Touch { .. } => looked.clone().flatten().map(|mut item| {
                 item.version = item.version.saturating_add(1);
-                item
+                Cow::Owned(item)
             }),
         };
         let raw = table_key(w.key());
