@@ -2,7 +2,7 @@
 //! [`pacing`]), retried on 429/5xx/timeouts within bounds, and never sent off the org's origin.
 
 use super::error::ErrorBody;
-use super::model::{AppGroup, AppUser, OrgMetadata, Page, User};
+use super::model::{AppGroup, AppUser, Group, Member, OrgMetadata, Page};
 use super::pacing::{self, Bucket, BucketState, RateInfo};
 use super::url::okta_id;
 use super::{ApiToken, BucketCounts, OktaError, OrgUrl, Stats, link};
@@ -155,13 +155,13 @@ impl OktaClient {
         decode(&body, "org metadata")
     }
 
-    /// What Okta's "Test API Credentials" does: the org metadata, then one app user.
-    pub async fn check_credentials(&self, app_id: &str) -> Result<OrgMetadata, OktaError> {
+    /// The second half of Okta's "Test API Credentials" (after [`Self::org_metadata`]): one
+    /// app user, which proves the token and the application id together.
+    pub async fn check_app(&self, app_id: &str) -> Result<(), OktaError> {
         let path = format!("/api/v1/apps/{}/users", okta_id("application id", app_id)?);
-        let meta = self.org_metadata().await?;
         let (_, body) = self.get(&self.inner.org.join(&format!("{path}?limit=1"))?, true).await?;
         decode::<Vec<serde_json::Value>>(&body, "app users")?;
-        Ok(meta)
+        Ok(())
     }
 
     /// The app's assigned users with their Okta users embedded; `next` as a page gave it.
@@ -176,8 +176,15 @@ impl OktaClient {
         self.page(&path, "limit=200&expand=group", next, "app groups").await
     }
 
+    /// One group (`GET /api/v1/groups/{groupId}`), for an app group listed without it embedded.
+    pub async fn group(&self, group_id: &str) -> Result<Group, OktaError> {
+        let uri = self.inner.org.join(&format!("/api/v1/groups/{}", okta_id("group id", group_id)?))?;
+        let (_, body) = self.get(&uri, true).await?;
+        decode(&body, "group")
+    }
+
     /// A group's members (the spec's recommended page size, 200).
-    pub async fn group_users(&self, group_id: &str, next: Option<&str>) -> Result<Page<User>, OktaError> {
+    pub async fn group_users(&self, group_id: &str, next: Option<&str>) -> Result<Page<Member>, OktaError> {
         let path = format!("/api/v1/groups/{}/users", okta_id("group id", group_id)?);
         self.page(&path, "limit=200", next, "group users").await
     }
@@ -210,7 +217,7 @@ impl OktaClient {
         let uri = match next {
             None => self.inner.org.join(&format!("{path}?{first_query}"))?,
             Some(link) => {
-                let uri = self.inner.org.follow(link)?;
+                let uri = self.inner.org.follow(link, path)?;
                 if uri.path() != path {
                     return Err(OktaError::Refused(format!("a next link for another listing than {path}")));
                 }
@@ -254,6 +261,7 @@ impl OktaClient {
                         if seen_429 >= MAX_429_PER_REQUEST {
                             return Err(OktaError::RateLimited);
                         }
+                        let info = info.or_else(|| rate_info_429(&headers));
                         let mut buckets = self.buckets();
                         pacing::observe_429(buckets.get(bucket), info, now, seen_429, rand::random())
                     } else {
@@ -369,10 +377,23 @@ fn chain(e: &dyn std::error::Error) -> String {
 
 fn rate_info(headers: &HeaderMap) -> Option<RateInfo> {
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let date = text("date").and_then(pacing::http_date_epoch);
+    let (date, local) = clocks(headers);
+    RateInfo::parse(text("x-rate-limit-limit"), text("x-rate-limit-remaining"), text("x-rate-limit-reset"), date, local)
+}
+
+/// A 429's reset from what headers it has.
+fn rate_info_429(headers: &HeaderMap) -> Option<RateInfo> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let (date, local) = clocks(headers);
+    RateInfo::of_429(text("x-rate-limit-reset"), text("retry-after"), date, local)
+}
+
+/// The server's `Date` (epoch seconds) and the local clock.
+fn clocks(headers: &HeaderMap) -> (Option<u64>, f64) {
+    let date = headers.get("date").and_then(|v| v.to_str().ok()).and_then(pacing::http_date_epoch);
     // A clock before 1970 only makes the reset look far away, which is capped.
     let local = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
-    RateInfo::parse(text("x-rate-limit-limit"), text("x-rate-limit-remaining"), text("x-rate-limit-reset"), date, local)
+    (date, local)
 }
 
 #[cfg(test)]

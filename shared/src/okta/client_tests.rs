@@ -318,7 +318,8 @@ async fn credentials_check_reads_metadata_without_the_token_then_one_user() {
     })
     .await;
     let c = client(&server.org, fast());
-    let meta = c.check_credentials("0oa1").await.unwrap();
+    let meta = c.org_metadata().await.unwrap();
+    c.check_app("0oa1").await.unwrap();
     assert_eq!(
         (meta.id.as_str(), meta.organization.as_deref()),
         ("00o47wwoytgsDqEtz0g7", Some("https://acme.okta.com"))
@@ -382,4 +383,17 @@ async fn few_remaining_requests_are_spread_until_the_reset() {
     let started = Instant::now();
     c.group_users("00g1", None).await.unwrap();
     assert!(started.elapsed() < Duration::from_millis(300));
+}
+
+#[tokio::test]
+async fn one_group_is_read_by_id() {
+    let server = serve(|_, _| {
+        reply(200, json!({"id":"00g1","lastMembershipUpdated":"2024-06-02T13:03:13.000Z","type":"OKTA_GROUP","profile":{"name":"Eng"}}))
+    })
+    .await;
+    let c = client(&server.org, fast());
+    let g = c.group("00g1").await.unwrap();
+    assert_eq!((g.name.as_deref(), g.last_membership_updated.is_some()), (Some("Eng"), true));
+    assert_eq!(server.hits()[0].uri, "/api/v1/groups/00g1");
+    assert!(matches!(c.group("00g1/../x").await, Err(OktaError::BadUrl(_))));
 }

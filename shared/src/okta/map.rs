@@ -6,7 +6,7 @@
 //! the Okta user's `login` (not an app-profile attribute); externalId is the Okta user id.
 
 use super::OktaError;
-use super::model::{AppGroup, AppUser};
+use super::model::{AppUser, Group};
 use crate::scim::schema::{ENTERPRISE_SCHEMA, USER_SCHEMA};
 use serde_json::{Map, Value, json};
 
@@ -30,9 +30,10 @@ const INACTIVE_APP_STATUSES: [&str; 5] = ["INACTIVE", "SUSPENDED", "DEPROVISIONE
 const INACTIVE_USER_STATUSES: [&str; 2] = ["SUSPENDED", "DEPROVISIONED"];
 
 /// Active unless the assignment or the Okta user is switched off (statuses compared exactly,
-/// as the spec's enums spell them).
-pub fn pulled_active(app_status: &str, user_status: Option<&str>) -> bool {
-    !INACTIVE_APP_STATUSES.contains(&app_status) && !user_status.is_some_and(|s| INACTIVE_USER_STATUSES.contains(&s))
+/// as the spec's enums spell them; a status not sent switches nothing off).
+pub fn pulled_active(app_status: Option<&str>, user_status: Option<&str>) -> bool {
+    !app_status.is_some_and(|s| INACTIVE_APP_STATUSES.contains(&s))
+        && !user_status.is_some_and(|s| INACTIVE_USER_STATUSES.contains(&s))
 }
 
 /// Maps one app user fetched with `expand=user`. Without an embedded user (an old or odd
@@ -67,7 +68,7 @@ pub fn pulled_user(u: &AppUser) -> Result<PulledUser, OktaError> {
         email: attr("email", profile.and_then(|p| p.email.as_ref())),
         department: attr("department", profile.and_then(|p| p.department.as_ref())),
         division: attr("division", profile.and_then(|p| p.division.as_ref())),
-        active: pulled_active(&u.status, user.and_then(|okta| okta.status.as_deref())),
+        active: pulled_active(u.status.as_deref(), user.and_then(|okta| okta.status.as_deref())),
     })
 }
 
@@ -124,9 +125,9 @@ fn enterprise(p: &PulledUser) -> Map<String, Value> {
     ext
 }
 
-/// The SCIM displayName of an assigned group: its `profile.name` (needs `expand=group`).
-pub fn scim_group_name(g: &AppGroup) -> Option<String> {
-    non_blank(g.group.as_ref().and_then(|g| g.name.as_deref()))
+/// The SCIM displayName of an assigned group: its `profile.name`.
+pub fn scim_group_name(g: &Group) -> Option<String> {
+    non_blank(g.name.as_deref())
 }
 
 #[cfg(test)]
@@ -182,16 +183,16 @@ mod tests {
     #[test]
     fn statuses() {
         for s in ["ACTIVE", "PROVISIONED", "STAGED", "PENDING", "IMPLICIT", "active"] {
-            assert!(pulled_active(s, Some("ACTIVE")), "{s}");
+            assert!(pulled_active(Some(s), Some("ACTIVE")), "{s}");
         }
         for s in INACTIVE_APP_STATUSES {
-            assert!(!pulled_active(s, Some("ACTIVE")), "{s}");
+            assert!(!pulled_active(Some(s), Some("ACTIVE")), "{s}");
         }
-        assert!(!pulled_active("ACTIVE", Some("SUSPENDED")));
-        assert!(!pulled_active("ACTIVE", Some("DEPROVISIONED")));
-        assert!(pulled_active("ACTIVE", Some("LOCKED_OUT")));
-        assert!(pulled_active("ACTIVE", Some("PASSWORD_EXPIRED")));
-        assert!(pulled_active("ACTIVE", None));
+        assert!(!pulled_active(Some("ACTIVE"), Some("SUSPENDED")));
+        assert!(!pulled_active(Some("ACTIVE"), Some("DEPROVISIONED")));
+        assert!(pulled_active(Some("ACTIVE"), Some("LOCKED_OUT")));
+        assert!(pulled_active(Some("ACTIVE"), Some("PASSWORD_EXPIRED")));
+        assert!(pulled_active(Some("ACTIVE"), None));
         let u = app_user(
             json!({"id":"00u1","status":"PROVISIONED","_embedded":{"user":{"id":"00u1","status":"SUSPENDED","profile":{"login":"a@x"}}}}),
         );
@@ -251,11 +252,11 @@ mod tests {
 
     #[test]
     fn group_names() {
-        let g: AppGroup =
+        let g: crate::okta::AppGroup =
             serde_json::from_value(json!({"id":"00g1","_embedded":{"group":{"id":"00g1","profile":{"name":" Eng "}}}}))
                 .unwrap();
-        assert_eq!(scim_group_name(&g), Some("Eng".into()));
-        let g: AppGroup = serde_json::from_value(json!({"id":"00g1"})).unwrap();
+        assert_eq!(g.group.as_ref().and_then(scim_group_name), Some("Eng".into()));
+        let g: Group = serde_json::from_value(json!({"id":"00g1","profile":{"name":"  "}})).unwrap();
         assert_eq!(scim_group_name(&g), None);
     }
 }

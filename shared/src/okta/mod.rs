@@ -21,6 +21,6 @@ mod client_tests;
 pub use client::{Limits, OktaClient};
 pub use error::OktaError;
 pub use map::{PulledUser, pulled_active, pulled_user, scim_group_name, scim_user};
-pub use model::{AppGroup, AppUser, Group, OrgMetadata, Page, User, UserProfile};
+pub use model::{AppGroup, AppUser, Group, Member, OrgMetadata, Page, User, UserProfile};
 pub use stats::{BucketCounts, Stats};
 pub use url::{ApiToken, OrgUrl};

@@ -1,7 +1,9 @@
 //! What the client reads from Okta, per the Management API spec's schemas (AppUser, User,
 //! ApplicationGroupAssignment, Group, WellKnownOrgMetadata). Lenient: unknown fields are
 //! ignored, missing or null optional fields are None, profiles keep every raw attribute.
-//! Only the ids (and an app user's status) are required: nothing can be keyed without them.
+//! Only the ids are required: nothing can be keyed without them. The profile attributes a
+//! sync maps are read as text whatever their JSON type (`UserProfile` allows any), so one odd
+//! value never fails a whole page.
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -20,8 +22,9 @@ pub struct AppUser {
     /// The Okta user id (`00u…`).
     pub id: String,
     pub external_id: Option<String>,
-    /// AppUserStatus (ACTIVE, PROVISIONED, DEPROVISIONED, …) as sent.
-    pub status: String,
+    /// AppUserStatus (ACTIVE, PROVISIONED, DEPROVISIONED, …) as sent; the spec does not
+    /// require it, and an assignment without one is taken as active.
+    pub status: Option<String>,
     /// USER (direct) or GROUP (through a group).
     pub scope: Option<String>,
     pub last_updated: Option<String>,
@@ -37,7 +40,7 @@ pub struct AppUser {
 struct RawAppUser {
     id: String,
     external_id: Option<String>,
-    status: String,
+    status: Option<String>,
     scope: Option<String>,
     last_updated: Option<String>,
     // An app without profile attributes may send none, or null: an empty profile.
@@ -90,12 +93,19 @@ pub struct User {
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserProfile {
+    #[serde(default, deserialize_with = "text")]
     pub login: Option<String>,
+    #[serde(default, deserialize_with = "text")]
     pub email: Option<String>,
+    #[serde(default, deserialize_with = "text")]
     pub first_name: Option<String>,
+    #[serde(default, deserialize_with = "text")]
     pub last_name: Option<String>,
+    #[serde(default, deserialize_with = "text")]
     pub display_name: Option<String>,
+    #[serde(default, deserialize_with = "text")]
     pub department: Option<String>,
+    #[serde(default, deserialize_with = "text")]
     pub division: Option<String>,
     #[serde(flatten)]
     pub rest: Map<String, Value>,
@@ -219,6 +229,27 @@ impl From<RawOrgMetadata> for OrgMetadata {
     }
 }
 
+/// A profile attribute as text: a string as sent, a number or boolean in its JSON form, and
+/// null, an array or an object as nothing (no single text says what they mean).
+fn text<'de, D>(d: D) -> Result<Option<String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Ok(match Value::deserialize(d)? {
+        Value::String(s) => Some(s),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Null | Value::Array(_) | Value::Object(_) => None,
+    })
+}
+
+/// A member of a group (`GET /api/v1/groups/{groupId}/users`): only its id is used (whether
+/// the member is an active app user is the app-user listing's to say).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct Member {
+    pub id: String,
+}
+
 /// `null` where an object is expected means the object is empty.
 fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
 where
@@ -247,7 +278,7 @@ mod tests {
         )?;
         let [u] = list.as_slice() else { panic!("one app user expected") };
         assert_eq!(u.id, "00u1dnq5S0CfjlkpABCD");
-        assert_eq!(u.status, "PROVISIONED");
+        assert_eq!(u.status.as_deref(), Some("PROVISIONED"));
         assert_eq!(u.scope.as_deref(), Some("USER"));
         assert_eq!(u.credentials_user_name.as_deref(), Some("saml.test@example.com"));
         assert_eq!(u.profile.get("role"), Some(&json!("Tester")));
@@ -269,6 +300,18 @@ mod tests {
         assert_eq!(u.profile, UserProfile::default());
         let u: User = serde_json::from_value(json!({"id":"00u1","profile":{"login":"a@b.c","displayName":null}}))?;
         assert_eq!((u.profile.login.as_deref(), u.profile.display_name), (Some("a@b.c"), None));
+        // No status: an assignment taken as active (the spec does not require one).
+        let u: AppUser = serde_json::from_value(json!({"id":"00u1"}))?;
+        assert!(u.status.is_none());
+        // Mapped attributes of any JSON type: text where one text says it, else nothing.
+        let u: User = serde_json::from_value(json!({"id":"00u1","profile":{
+            "login":"a@b.c","department":7,"division":["x"],"displayName":{"x":1},"firstName":true,"costCenter":[1]}}))?;
+        let p = &u.profile;
+        assert_eq!(
+            (p.department.as_deref(), p.division.as_deref(), p.display_name.as_deref(), p.first_name.as_deref()),
+            (Some("7"), None, None, Some("true"))
+        );
+        assert_eq!(p.rest.get("costCenter"), Some(&json!([1])));
         // Without an id nothing can be keyed.
         assert!(serde_json::from_value::<AppUser>(json!({"status":"ACTIVE"})).is_err());
         Ok(())

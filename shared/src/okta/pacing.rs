@@ -81,6 +81,20 @@ impl RateInfo {
         Some(Self { limit, remaining, reset_epoch, reset_in: reset_in.min(MAX_RESET_WAIT) })
     }
 
+    /// A 429 that lacks some of the three headers: its `X-Rate-Limit-Reset` alone, else a
+    /// `Retry-After` in seconds, still says when to try again (Limit unknown, none remaining).
+    pub fn of_429(
+        reset: Option<&str>,
+        retry_after: Option<&str>,
+        date_epoch: Option<u64>,
+        local_epoch: f64,
+    ) -> Option<Self> {
+        let now = date_epoch.map_or(local_epoch, |d| d as f64);
+        let after = || retry_after?.trim().parse::<u64>().ok().map(|s| format!("{}", now as u64 + s));
+        let reset = reset.map(str::to_owned).or_else(after)?;
+        Self::parse(Some("1"), Some("0"), Some(&reset), date_epoch, local_epoch)
+    }
+
     /// A concurrency-limit 429 reports Limit and Remaining 0 and only an estimated Reset.
     pub fn is_concurrency(&self) -> bool {
         self.limit == 0 && self.remaining == 0
@@ -154,8 +168,8 @@ pub fn observe(state: &mut BucketState, info: RateInfo, now: Instant) {
 }
 
 /// Learns from a 429. A rate-limit 429 empties the window, so the next reservation waits for
-/// its reset (+1 s); a concurrency 429, or one without headers, gets a short backoff instead,
-/// which is returned.
+/// its reset (+1 s); a concurrency 429 gets a short backoff instead, one without headers a
+/// longer one (up to 30 s), which is returned.
 pub fn observe_429(
     state: &mut BucketState,
     info: Option<RateInfo>,
@@ -169,7 +183,10 @@ pub fn observe_429(
             *state = BucketState { window: Some(window), next_slot: None };
             None
         }
-        _ => Some(backoff(seen.saturating_sub(1), jitter).min(Duration::from_secs(4))),
+        // Concurrency clears as soon as a request in flight ends.
+        Some(_) => Some(backoff(seen.saturating_sub(1), jitter).min(Duration::from_secs(4))),
+        // No word on when: back off towards a window's length.
+        None => Some(backoff(seen.saturating_sub(1), jitter).min(Duration::from_secs(30))),
     }
 }
 
@@ -292,8 +309,24 @@ mod tests {
         let mut s = BucketState::default();
         assert_eq!(observe_429(&mut s, Some(concurrency), now, 1, 0.5), Some(Duration::from_millis(500)));
         assert_eq!(observe_429(&mut s, None, now, 3, 0.5), Some(Duration::from_secs(2)));
-        assert_eq!(observe_429(&mut s, None, now, 9, 0.5), Some(Duration::from_secs(4)));
+        assert_eq!(observe_429(&mut s, Some(concurrency), now, 9, 0.5), Some(Duration::from_secs(4)));
+        // Without headers: longer, up to 30 s.
+        assert_eq!(observe_429(&mut s, None, now, 6, 0.5), Some(Duration::from_secs(16)));
+        assert_eq!(observe_429(&mut s, None, now, 9, 0.5), Some(Duration::from_secs(30)));
         assert_eq!(reserve(&mut s, now, 5), now);
+    }
+
+    #[test]
+    fn a_429_with_only_a_reset_or_retry_after_waits_for_it() {
+        let at = |i: Option<RateInfo>| i.map(|i| (i.remaining, i.reset_in, i.is_concurrency()));
+        let zero = Some((0, Duration::from_secs(20), false));
+        assert_eq!(at(RateInfo::of_429(Some("1020"), None, Some(1000), 0.0)), zero);
+        assert_eq!(at(RateInfo::of_429(None, Some("20"), Some(1000), 0.0)), zero);
+        assert_eq!(at(RateInfo::of_429(None, Some("20"), None, 1000.0)), zero);
+        // Reset wins over Retry-After; neither, or neither a number: nothing known.
+        assert_eq!(at(RateInfo::of_429(Some("1020"), Some("5"), Some(1000), 0.0)), zero);
+        assert_eq!(RateInfo::of_429(None, None, Some(1000), 0.0), None);
+        assert_eq!(RateInfo::of_429(None, Some("Wed, 21 Oct 2015 07:28:00 GMT"), Some(1000), 0.0), None);
     }
 
     #[test]

@@ -72,15 +72,29 @@ impl OrgUrl {
     }
 
     /// A `next` link as a URI, accepted only on this org's scheme, host and port: the token
-    /// must never go anywhere else. An absolute-path reference is resolved against the org.
-    pub(crate) fn follow(&self, link: &str) -> Result<Uri, OktaError> {
+    /// must never go anywhere else. A reference without a scheme is resolved against the
+    /// listing's `path` on the org (RFC 3986 §5.2, without dot segments: a path with them is
+    /// another listing, which the caller refuses).
+    pub(crate) fn follow(&self, link: &str, path: &str) -> Result<Uri, OktaError> {
         if link.starts_with('/') && !link.starts_with("//") {
             return self.join(link);
         }
+        if link.starts_with('?') {
+            return self.join(&format!("{path}{link}"));
+        }
+        let scheme = link.split_once(':').is_some_and(|(s, _)| {
+            !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+        });
+        if !scheme && !link.starts_with("//") {
+            let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+            return self.join(&format!("{dir}/{link}"));
+        }
         let uri: Uri = link.parse().map_err(|_| OktaError::Refused("a next link that is not a URL".into()))?;
+        // On loopback, `localhost` and `127.0.0.1` (or `[::1]`) name the same machine.
+        let same_host = |host: &str| host == self.host || (is_loopback(host) && is_loopback(&self.host));
         let same = uri.scheme_str().zip(uri.authority()).is_some_and(|(s, a)| {
             parse_origin(&format!("{s}://{a}"))
-                .is_ok_and(|(scheme, host, port)| scheme == self.scheme && host == self.host && port == self.port)
+                .is_ok_and(|(scheme, host, port)| scheme == self.scheme && same_host(&host) && port == self.port)
         });
         if same { Ok(uri) } else { Err(OktaError::Refused(format!("a next link off the org's origin {}", self.text))) }
     }
@@ -219,9 +233,19 @@ mod tests {
     #[test]
     fn next_links_stay_on_the_org_origin() -> Result<(), OktaError> {
         let org = OrgUrl::parse("https://acme.okta.com")?;
-        let u = org.follow("https://ACME.okta.com:443/api/v1/apps/0oa1/users?after=00u2&limit=500")?;
+        let listing = "/api/v1/apps/0oa1/users";
+        let u = org.follow("https://ACME.okta.com:443/api/v1/apps/0oa1/users?after=00u2&limit=500", listing)?;
         assert_eq!(u.path(), "/api/v1/apps/0oa1/users");
-        assert_eq!(org.follow("/api/v1/groups/00g1/users?after=x")?.host(), Some("acme.okta.com"));
+        assert_eq!(org.follow("/api/v1/groups/00g1/users?after=x", listing)?.host(), Some("acme.okta.com"));
+        // Relative references resolve against the listing.
+        let rel = |l: &str| org.follow(l, listing).map(|u| u.to_string());
+        assert_eq!(rel("?after=00u2")?, "https://acme.okta.com/api/v1/apps/0oa1/users?after=00u2");
+        assert_eq!(rel("users?after=00u2")?, "https://acme.okta.com/api/v1/apps/0oa1/users?after=00u2");
+        // On loopback, another name of the same machine and port is the same origin.
+        let local = OrgUrl::parse("http://127.0.0.1:8080")?;
+        assert_eq!(local.follow("http://localhost:8080/api/v1/apps/0oa1/users?after=x", listing)?.path(), listing);
+        assert!(local.follow("http://localhost:8081/api/v1/apps", listing).is_err());
+        assert!(local.follow("http://127.0.0.2.evil.example:8080/api", listing).is_err());
         for off in [
             "https://evil.example/api/v1/apps/0oa1/users",
             "http://acme.okta.com/api/v1/apps",
@@ -229,9 +253,9 @@ mod tests {
             "https://acme.okta.com.evil.example/api",
             "https://acme.okta.com@evil.example/api",
             "//evil.example/api",
-            "api/v1/apps",
+            "javascript:alert(1)",
         ] {
-            assert!(matches!(org.follow(off), Err(OktaError::Refused(_))), "{off} followed");
+            assert!(matches!(org.follow(off, listing), Err(OktaError::Refused(_))), "{off} followed");
         }
         Ok(())
     }

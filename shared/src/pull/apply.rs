@@ -59,7 +59,7 @@ fn patch(ops: Vec<Value>) -> Value {
 
 pub async fn apply(dir: &Directory, table: &dyn Table, t: &Caller, snap: &Snapshot) -> PullResult<Counts> {
     let mut counts = Counts::default();
-    let users = apply_users(dir, t, &snap.users, &mut counts).await?;
+    let users = apply_users(dir, t, &snap.users, &snap.unmapped, &mut counts).await?;
     apply_groups(dir, table, t, snap, &users, &mut counts).await?;
     Ok(counts)
 }
@@ -70,10 +70,13 @@ async fn apply_users(
     dir: &Directory,
     t: &Caller,
     seen: &[SeenUser],
+    unmapped: &[String],
     counts: &mut Counts,
 ) -> PullResult<HashMap<String, String>> {
     let existing = by_external_id(dir, t, Resource::User).await?;
     let seen_ids: HashSet<&str> = seen.iter().map(|u| u.okta_id.as_str()).collect();
+    // Assigned but not mapped: left as they are, memberships included.
+    let kept: HashSet<&str> = unmapped.iter().map(String::as_str).filter(|x| !seen_ids.contains(x)).collect();
     let rt = t.rt(Resource::User);
     let (mut updates, mut creates) = (Vec::new(), Vec::new());
     for u in seen {
@@ -121,7 +124,9 @@ async fn apply_users(
     // Assigned no more: deactivated, never deleted.
     let gone: Vec<&Stored> = existing
         .iter()
-        .filter(|(x, s)| !seen_ids.contains(x.as_str()) && is_active(s) && !taken.contains(&s.id))
+        .filter(|(x, s)| {
+            !seen_ids.contains(x.as_str()) && !kept.contains(x.as_str()) && is_active(s) && !taken.contains(&s.id)
+        })
         .map(|(_, s)| s)
         .collect();
     let off = &patch(vec![json!({"op": "replace", "path": "active", "value": false})]);
@@ -138,7 +143,7 @@ async fn apply_users(
     }
     // The records of active app users, from what was written and what was already there (not
     // read back: the collection is an index, eventually consistent on DynamoDB).
-    let active: HashMap<String, String> = seen
+    let mut active: HashMap<String, String> = seen
         .iter()
         .filter(|u| u.active)
         .filter_map(|u| {
@@ -147,6 +152,11 @@ async fn apply_users(
             id.map(|id| (u.okta_id.clone(), id))
         })
         .collect();
+    for x in kept {
+        if let Some(s) = existing.get(x).filter(|s| is_active(s)) {
+            active.insert(x.to_owned(), s.id.clone());
+        }
+    }
     Ok(active)
 }
 
@@ -205,21 +215,41 @@ async fn apply_groups(
 ) -> PullResult<()> {
     let existing = by_external_id(dir, t, Resource::Group).await?;
     let seen: HashSet<&str> = snap.groups.iter().map(|g| g.okta_id.as_str()).collect();
+    // Groups no longer assigned go first: their names are free for the renames and new groups.
+    for (x, s) in &existing {
+        if !seen.contains(x.as_str()) {
+            dir.delete(t, Resource::Group, &s.id, None).await?;
+            checkpoint::drop_memo(table, &t.tenant, x).await?;
+            counts.groups_deleted += 1;
+        }
+    }
     let mut ids = Vec::with_capacity(snap.groups.len());
     let mut new = Vec::new();
-    // Renames first: a group renamed in Okta frees its old name before a new group takes it.
+    // Renames next: a group renamed in Okta frees its old name before a new group takes it.
+    // A rename to a name another group still holds is tried again after the others.
+    let mut held = Vec::new();
     for g in &snap.groups {
         match existing.get(&g.okta_id) {
+            Some(old) if old.unique_name(Resource::Group.unique_attr()) == g.name => ids.push((g, old.id.clone())),
             Some(old) => {
-                if old.unique_name(Resource::Group.unique_attr()) != g.name {
-                    let rename = patch(vec![json!({"op": "replace", "path": "displayName", "value": g.name})]);
-                    dir.patch(t, Resource::Group, &old.id, &rename, None).await?;
+                if rename(dir, t, &old.id, g).await? {
                     counts.groups_updated += 1;
+                    ids.push((g, old.id.clone()));
+                } else {
+                    held.push((g, old.id.clone()));
                 }
-                ids.push((g, old.id.clone()));
             }
             None => new.push(g),
         }
+    }
+    for (g, id) in held {
+        if rename(dir, t, &id, g).await? {
+            counts.groups_updated += 1;
+        } else {
+            tracing::warn!(tenant = %t.tenant, group = g.okta_id, "Okta group keeps its old name: the new one is taken");
+            counts.groups_skipped += 1;
+        }
+        ids.push((g, id));
     }
     let bodies: Vec<Value> = new
         .iter()
@@ -229,8 +259,17 @@ async fn apply_groups(
         .collect();
     let made = dir.create_many(t, Resource::Group, &bodies.iter().collect::<Vec<_>>(), BULK_PARALLEL).await?;
     for (g, r) in new.into_iter().zip(made) {
-        ids.push((g, r?.id));
-        counts.groups_created += 1;
+        match r {
+            Ok(created) => {
+                ids.push((g, created.id));
+                counts.groups_created += 1;
+            }
+            Err(DomainError::Conflict(detail)) => {
+                tracing::warn!(tenant = %t.tenant, group = g.okta_id, detail, "Okta group left out: its name is taken");
+                counts.groups_skipped += 1;
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
     // Groups' members are independent of each other: their changes go side by side.
     let mut work: Vec<BoxFuture<'_, PullResult<(u64, u64)>>> = Vec::with_capacity(ids.len());
@@ -243,14 +282,17 @@ async fn apply_groups(
         counts.members_added += added;
         counts.members_removed += removed;
     }
-    for (x, s) in &existing {
-        if !seen.contains(x.as_str()) {
-            dir.delete(t, Resource::Group, &s.id, None).await?;
-            checkpoint::drop_memo(table, &t.tenant, x).await?;
-            counts.groups_deleted += 1;
-        }
-    }
     Ok(())
+}
+
+/// Renames a group to its Okta name; false when another group holds that name.
+async fn rename(dir: &Directory, t: &Caller, id: &str, g: &SeenGroup) -> PullResult<bool> {
+    let op = patch(vec![json!({"op": "replace", "path": "displayName", "value": g.name})]);
+    match dir.patch(t, Resource::Group, id, &op, None).await {
+        Ok(_) => Ok(true),
+        Err(DomainError::Conflict(_)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Members: the Okta group's members (from the memo) who are active app users; returns how

@@ -47,6 +47,9 @@ pub struct Snapshot {
     /// Groups (in `groups` order) whose members are known, in the memo.
     pub members_done: usize,
     pub pages: u64,
+    /// Assigned users the read could not map (no login): neither written nor deactivated.
+    #[serde(default)]
+    pub unmapped: Vec<String>,
 }
 
 impl Snapshot {

@@ -39,6 +39,17 @@ fn explain(e: &OktaError, app_id: &str) -> PullError {
     })
 }
 
+/// A failure of `/.well-known/okta-organization` (asked without the token).
+fn not_an_org(e: &OktaError, domain: &str) -> PullError {
+    PullError::Okta(match e {
+        OktaError::NotFound { .. } | OktaError::BadResponse(_) => format!(
+            "{domain} does not answer as an Okta org (no /.well-known/okta-organization document): use the org's \
+             URL, e.g. https://acme.okta.com or its custom domain"
+        ),
+        other => format!("could not read the org's metadata at {domain}: {other}"),
+    })
+}
+
 /// Checks `c` against Okta and returns what to record.
 pub async fn check(c: Credentials, limits: Limits) -> PullResult<NewIntegration> {
     check_interval(c.interval_seconds)?;
@@ -46,7 +57,9 @@ pub async fn check(c: Credentials, limits: Limits) -> PullResult<NewIntegration>
     let org = OrgUrl::parse(&c.domain).map_err(|e| PullError::Invalid(e.to_string()))?;
     let token = ApiToken::new(c.token.trim().to_owned()).map_err(|e| PullError::Invalid(e.to_string()))?;
     let client = OktaClient::new(org.clone(), token, limits).map_err(|e| PullError::Invalid(e.to_string()))?;
-    let meta = client.check_credentials(&c.app_id).await.map_err(|e| explain(&e, &c.app_id))?;
+    // The metadata first, on its own: what fails there says the URL is not an Okta org's.
+    let meta = client.org_metadata().await.map_err(|e| not_an_org(&e, org.as_str()))?;
+    client.check_app(&c.app_id).await.map_err(|e| explain(&e, &c.app_id))?;
     Ok(NewIntegration {
         domain: org.as_str().to_owned(),
         app_id: c.app_id,

@@ -61,25 +61,30 @@ pub async fn read(
     snap: &mut Snapshot,
     seen: &Seen,
 ) -> Result<(), ReadError> {
-    let Snapshot { users, users_next, users_done, groups, groups_next, groups_done, members_done, pages } = snap;
-    let users_half = read_users(client, t, app_id, users, users_next, users_done, seen);
+    let Snapshot { users, users_next, users_done, groups, groups_next, groups_done, members_done, pages, unmapped } =
+        snap;
+    let users_half = read_users(client, t, app_id, users, unmapped, users_next, users_done, seen);
     let groups_half = read_groups(client, table, t, app_id, groups, groups_next, groups_done, members_done, seen);
     let (u, g) = tokio::join!(users_half, groups_half);
     *pages = seen.pages.load(Ordering::Relaxed);
     u.and(g)?;
-    dedupe(users);
+    dedupe(users, |u| &u.okta_id);
+    dedupe(groups, |g| &g.okta_id);
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn read_users(
     client: &OktaClient,
     t: &TenantId,
     app_id: &str,
     users: &mut Vec<SeenUser>,
+    unmapped: &mut Vec<String>,
     next: &mut Option<String>,
     done: &mut bool,
     seen: &Seen,
 ) -> Result<(), ReadError> {
+    let mut cursor = Cursor::default();
     while !*done {
         let page = client.app_users(app_id, next.as_deref()).await?;
         for au in &page.items {
@@ -89,15 +94,49 @@ async fn read_users(
                     active: p.active,
                     body: okta::map::scim_user(&p),
                 }),
-                Err(e) => tracing::warn!(tenant = %t, user = au.id, error = %e, "app user skipped"),
+                // Still assigned: its record, if any, is left as it is (never deactivated).
+                Err(e) => {
+                    tracing::warn!(tenant = %t, user = au.id, error = %e, "app user not mapped; left as it is");
+                    unmapped.push(au.id.clone());
+                }
             }
         }
         seen.page();
         seen.users.store(users.len() as u64, Ordering::Relaxed);
-        *done = page.next.is_none();
-        *next = page.next;
+        *next = cursor.advance(next.as_deref(), page.next, page.items.is_empty())?;
+        *done = next.is_none();
     }
     Ok(())
+}
+
+/// Empty pages in a row, each with a `next` link, taken as a listing that never ends.
+const MAX_EMPTY_PAGES: u32 = 10;
+
+/// Guards a listing against a `next` link that leads nowhere new.
+#[derive(Default)]
+struct Cursor {
+    empty: u32,
+}
+
+impl Cursor {
+    /// The link to follow after a page that was fetched from `followed`.
+    fn advance(
+        &mut self,
+        followed: Option<&str>,
+        next: Option<String>,
+        empty: bool,
+    ) -> Result<Option<String>, OktaError> {
+        self.empty = if empty { self.empty + 1 } else { 0 };
+        match next {
+            Some(n) if followed == Some(n.as_str()) => {
+                Err(OktaError::BadResponse(format!("a next link that repeats the page it is on: {n}")))
+            }
+            Some(_) if self.empty > MAX_EMPTY_PAGES => {
+                Err(OktaError::BadResponse(format!("{MAX_EMPTY_PAGES} empty pages in a row, each with a next link")))
+            }
+            other => Ok(other),
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -112,24 +151,46 @@ async fn read_groups(
     members_done: &mut usize,
     seen: &Seen,
 ) -> Result<(), ReadError> {
+    let mut cursor = Cursor::default();
     while !*done {
         let page = client.app_groups(app_id, next.as_deref()).await?;
         for g in &page.items {
-            let name = okta::map::scim_group_name(g).unwrap_or_else(|| g.id.clone());
-            let lmu = g.group.as_ref().and_then(|x| x.last_membership_updated.clone());
+            // `expand` is optional for a server: without the group embedded, it is asked for.
+            let fetched = match &g.group {
+                Some(_) => None,
+                None => match client.group(&g.id).await {
+                    Ok(group) => Some(group),
+                    // Deleted since the listing: no longer assigned.
+                    Err(OktaError::NotFound { .. }) => continue,
+                    Err(e) => return Err(e.into()),
+                },
+            };
+            let group = fetched.as_ref().or(g.group.as_ref());
+            let Some(name) = group.and_then(okta::map::scim_group_name) else {
+                return Err(OktaError::BadResponse(format!("Okta group {} has no profile.name", g.id)).into());
+            };
+            let lmu = group.and_then(|x| x.last_membership_updated.clone());
             groups.push(SeenGroup { okta_id: g.id.clone(), name, last_membership_updated: lmu });
         }
         seen.page();
         seen.groups.store(groups.len() as u64, Ordering::Relaxed);
-        *done = page.next.is_none();
-        *next = page.next;
+        *next = cursor.advance(next.as_deref(), page.next, page.items.is_empty())?;
+        *done = next.is_none();
     }
     while let Some(g) = groups.get(*members_done) {
         let memo = checkpoint::memo(table, t, &g.okta_id).await?;
         let unchanged = g.last_membership_updated.is_some()
             && memo.as_ref().is_some_and(|(lmu, _)| *lmu == g.last_membership_updated);
         if !unchanged {
-            let members = group_members(client, &g.okta_id, seen).await?;
+            let members = match group_members(client, &g.okta_id, seen).await {
+                Ok(m) => m,
+                // Deleted in Okta since the listing: it goes as an unassigned group does.
+                Err(ReadError::Okta(OktaError::NotFound { .. })) => {
+                    groups.remove(*members_done);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             if memo.as_ref().is_none_or(|(lmu, m)| *m != members || *lmu != g.last_membership_updated) {
                 checkpoint::put_memo(table, t, &g.okta_id, g.last_membership_updated.as_deref(), &members).await?;
             }
@@ -142,14 +203,15 @@ async fn read_groups(
 /// Every member of an Okta group (sorted, without repeats).
 async fn group_members(client: &OktaClient, group: &str, seen: &Seen) -> Result<Vec<String>, ReadError> {
     let mut members = Vec::new();
-    let mut next: Option<String> = None;
+    let (mut next, mut cursor) = (None, Cursor::default());
     loop {
         let page = client.group_users(group, next.as_deref()).await?;
+        let empty = page.items.is_empty();
         members.extend(page.items.into_iter().map(|u| u.id));
         seen.page();
-        match page.next {
-            Some(n) => next = Some(n),
-            None => break,
+        next = cursor.advance(next.as_deref(), page.next, empty)?;
+        if next.is_none() {
+            break;
         }
     }
     members.sort_unstable();
@@ -157,13 +219,38 @@ async fn group_members(client: &OktaClient, group: &str, seen: &Seen) -> Result<
     Ok(members)
 }
 
-/// A listing that shifted under its cursor may show a user twice: the later answer wins.
-fn dedupe(users: &mut Vec<SeenUser>) {
-    let last: HashMap<String, usize> = users.iter().enumerate().map(|(i, u)| (u.okta_id.clone(), i)).collect();
+/// A listing that shifted under its cursor may show a user or group twice: the later answer wins.
+fn dedupe<T>(items: &mut Vec<T>, key: impl Fn(&T) -> &String) {
+    let last: HashMap<String, usize> = items.iter().enumerate().map(|(i, x)| (key(x).clone(), i)).collect();
     let mut i = 0;
-    users.retain(|u| {
-        let keep = last.get(&u.okta_id) == Some(&i);
+    items.retain(|x| {
+        let keep = last.get(key(x)) == Some(&i);
         i += 1;
         keep
     });
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_listing_that_goes_nowhere_new_is_an_error() {
+        let mut c = Cursor::default();
+        assert_eq!(c.advance(None, Some("/a?after=1".into()), false).unwrap().as_deref(), Some("/a?after=1"));
+        assert!(c.advance(Some("/a?after=1"), Some("/a?after=1".into()), false).is_err());
+        // A last page that is empty, without a link, ends the listing.
+        assert_eq!(Cursor::default().advance(Some("/a?after=1"), None, true).unwrap(), None);
+        let mut c = Cursor::default();
+        for n in 0..MAX_EMPTY_PAGES {
+            assert!(c.advance(None, Some(format!("/a?after={n}")), true).is_ok());
+        }
+        assert!(c.advance(None, Some("/a?after=x".into()), true).is_err());
+        // A page with items starts the count again.
+        let mut c = Cursor::default();
+        for n in 0..2 * MAX_EMPTY_PAGES {
+            assert!(c.advance(None, Some(format!("/a?after={n}")), n % 5 != 0).is_ok());
+        }
+    }
 }

@@ -51,6 +51,10 @@ pub struct Counts {
     pub groups_deleted: u64,
     pub members_added: u64,
     pub members_removed: u64,
+    /// Okta groups left out because their name is another group's in Inlet (displayName is
+    /// unique per tenant): two Okta groups of one name, or names swapped in one run.
+    #[serde(default)]
+    pub groups_skipped: u64,
 }
 
 impl std::fmt::Display for Counts {
@@ -68,7 +72,11 @@ impl std::fmt::Display for Counts {
             self.groups_deleted,
             self.members_added,
             self.members_removed
-        )
+        )?;
+        if self.groups_skipped > 0 {
+            write!(f, "; {} groups skipped (name taken)", self.groups_skipped)?;
+        }
+        Ok(())
     }
 }
 

@@ -28,6 +28,19 @@ async fn tenant(s: &Services, t: &str, mode: Mode) {
     s.tenants.create(&id(t), None, settings).await.unwrap();
 }
 
+/// Configures `t` for `double`, checked as `inlet okta configure` checks.
+async fn configured(s: &Services, t: &TenantId, double: &okta_double::Double, token: &str) {
+    use crate::pull::configure::{Credentials, check};
+    let creds = Credentials {
+        domain: double.url(),
+        app_id: double.app_id().to_owned(),
+        token: token.into(),
+        interval_seconds: DEFAULT_INTERVAL_SECONDS,
+    };
+    let checked = check(creds, crate::okta::Limits::default()).await.unwrap();
+    s.integrations.configure(&s.tenants, t, checked).await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn configuration_rules_hold_and_leave_nothing_behind() {
     let dir = tempfile::tempdir().unwrap();
@@ -93,8 +106,6 @@ async fn of_two_lease_takers_one_wins() {
 async fn a_bulk_initial_sync_keeps_the_directory_invariants() {
     use crate::domain::invariants::{Universe, check as directory_check};
     use crate::domain::{Actor, Caller, Resource};
-    use crate::okta::Limits;
-    use crate::pull::configure::{Credentials, check as credentials};
     use crate::pull::sync::{Outcome, RunOptions};
     use okta_double::{Directory as Org, Double, Options};
     use serde_json::json;
@@ -115,14 +126,7 @@ async fn a_bulk_initial_sync_keeps_the_directory_invariants() {
     let body = json!({"schemas": [crate::scim::schema::USER_SCHEMA], "userName": login, "externalId": "00uGone"});
     let old = s.directory.create(&pull, Resource::User, &body).await.unwrap();
 
-    let creds = Credentials {
-        domain: double.url(),
-        app_id: double.app_id().to_owned(),
-        token: "00bulk".into(),
-        interval_seconds: DEFAULT_INTERVAL_SECONDS,
-    };
-    let checked = credentials(creds, Limits::default()).await.unwrap();
-    s.integrations.configure(&s.tenants, &t, checked).await.unwrap();
+    configured(&s, &t, &double, "00bulk").await;
     let puller = s.puller().unwrap();
     let o = RunOptions::default();
     let Outcome::Synced(counts) = puller.sync(&t, &o).await.unwrap() else { panic!("not synced") };
@@ -148,5 +152,65 @@ async fn a_bulk_initial_sync_keeps_the_directory_invariants() {
 
     let Outcome::Synced(again) = puller.sync(&t, &o).await.unwrap() else { panic!("not synced") };
     assert_eq!(again.writes(), 0, "{again}");
+    double.stop().await;
+}
+
+/// What Okta may send that a strict reader would trip on: a profile attribute of another
+/// type, an assigned user without a login, two assigned groups of one name.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_odd_directory_syncs_and_loses_no_one() {
+    use crate::domain::{Actor, Caller, Resource};
+    use crate::pull::sync::{Outcome, RunOptions};
+    use okta_double::{Directory as Org, Double, Options};
+    use serde_json::json;
+
+    let dir = tempfile::tempdir().unwrap();
+    let s = services(dir.path()).await;
+    let double = Double::start(Options { tokens: vec!["00odd".into()], ..Options::default() }).await.unwrap();
+    double.with(|d| *d = Org::generate(20, 2, 11));
+    let t = id("odd");
+    tenant(&s, "odd", Mode::OktaApi).await;
+    configured(&s, &t, &double, "00odd").await;
+    let puller = s.puller().unwrap();
+    let o = RunOptions::default();
+    let Outcome::Synced(first) = puller.sync(&t, &o).await.unwrap() else { panic!("not synced") };
+    assert_eq!(first.created, 20, "{first}");
+
+    let (numeric, nameless) = double.with(|d| {
+        let ids: Vec<String> = d.app_users().map(|(id, _)| id.clone()).take(2).collect();
+        d.update_profile(&ids[0], "department", json!(7)).unwrap();
+        d.update_profile(&ids[1], "login", serde_json::Value::Null).unwrap();
+        for _ in 0..2 {
+            let g = d.add_group("Twins", "");
+            d.add_member(&g, &ids[0]).unwrap();
+            d.assign_group(&g).unwrap();
+        }
+        (ids[0].clone(), ids[1].clone())
+    });
+    let Outcome::Synced(second) = puller.sync(&t, &o).await.unwrap() else { panic!("not synced") };
+    assert_eq!((second.deactivated, second.groups_created, second.groups_skipped), (0, 1, 1), "{second}");
+
+    let settings = Settings { mode: Mode::OktaApi, ..Settings::default() };
+    let pull = Caller::new(t.clone(), Actor::OktaApi, settings, crate::scim::schema::Schemas::builtin());
+    let users = s.directory.all(&pull, Resource::User).await.unwrap();
+    let by = |x: &str| users.iter().find(|u| u.external_id() == Some(x)).unwrap();
+    let ext = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    assert_eq!(by(&numeric).attrs[ext]["department"], json!("7"));
+    // Not mapped, still assigned: left as it was, active.
+    assert_eq!(by(&nameless).attrs["active"], json!(true));
+    assert_eq!(users.len(), 20);
+    assert_eq!(invariants::check(&s.integrations, std::slice::from_ref(&t)).await, Vec::<String>::new());
+
+    // A group gone between the listing and the reading of its members (404): unassigned.
+    let gone = double.with(|d| {
+        let (g, _) = d.app_groups().next().map(|(g, a)| (g.clone(), a.priority)).unwrap();
+        d.add_member(&g, &nameless).unwrap();
+        g
+    });
+    double.inject(okta_double::Fault::status(404, 1).on(&format!("/api/v1/groups/{gone}/users")));
+    let Outcome::Synced(third) = puller.sync(&t, &o).await.unwrap() else { panic!("not synced") };
+    assert_eq!(third.groups_deleted, 1, "{third}");
+    let groups = s.directory.all(&pull, Resource::Group).await.unwrap();
+    assert!(groups.iter().all(|g| g.external_id() != Some(gone.as_str())));
     double.stop().await;
 }

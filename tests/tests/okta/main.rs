@@ -99,6 +99,7 @@ pub fn only(changed: &[(&str, u64)]) -> BTreeMap<String, u64> {
         "groupsDeleted",
         "membersAdded",
         "membersRemoved",
+        "groupsSkipped",
     ]
     .iter()
     .map(|k| ((*k).to_owned(), 0))
