@@ -376,24 +376,27 @@ fn chain(e: &dyn std::error::Error) -> String {
 }
 
 fn rate_info(headers: &HeaderMap) -> Option<RateInfo> {
-    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let (date, local) = clocks(headers);
-    RateInfo::parse(text("x-rate-limit-limit"), text("x-rate-limit-remaining"), text("x-rate-limit-reset"), date, local)
+    let h = |name: &str| header_text(headers, name);
+    RateInfo::parse(h("x-rate-limit-limit"), h("x-rate-limit-remaining"), h("x-rate-limit-reset"), date, local)
 }
 
 /// A 429's reset from what headers it has.
 fn rate_info_429(headers: &HeaderMap) -> Option<RateInfo> {
-    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let (date, local) = clocks(headers);
-    RateInfo::of_429(text("x-rate-limit-reset"), text("retry-after"), date, local)
+    RateInfo::of_429(header_text(headers, "x-rate-limit-reset"), header_text(headers, "retry-after"), date, local)
 }
 
 /// The server's `Date` (epoch seconds) and the local clock.
 fn clocks(headers: &HeaderMap) -> (Option<u64>, f64) {
-    let date = headers.get("date").and_then(|v| v.to_str().ok()).and_then(pacing::http_date_epoch);
+    let date = header_text(headers, "date").and_then(pacing::http_date_epoch);
     // A clock before 1970 only makes the reset look far away, which is capped.
     let local = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
     (date, local)
+}
+
+fn header_text<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 #[cfg(test)]

@@ -73,32 +73,40 @@ impl RateInfo {
         let limit = limit?.trim().parse().ok()?;
         let remaining = remaining?.trim().parse().ok()?;
         let reset_epoch: u64 = reset?.trim().parse().ok()?;
-        let reset_in = match date_epoch {
-            Some(date) => Duration::from_secs(reset_epoch.saturating_sub(date)),
-            // u64 → f64 loses far less than a second for epoch times.
-            None => Duration::try_from_secs_f64((reset_epoch as f64 - local_epoch).max(0.0)).ok()?,
-        };
-        Some(Self { limit, remaining, reset_epoch, reset_in: reset_in.min(MAX_RESET_WAIT) })
+        Some(Self { limit, remaining, reset_epoch, reset_in: until(reset_epoch, date_epoch, local_epoch)? })
     }
 
     /// A 429 that lacks some of the three headers: its `X-Rate-Limit-Reset` alone, else a
-    /// `Retry-After` in seconds, still says when to try again (Limit unknown, none remaining).
+    /// `Retry-After` in seconds, still says when to try again (none remaining; a Limit of 1,
+    /// as 0 would mark a concurrency 429).
     pub fn of_429(
         reset: Option<&str>,
         retry_after: Option<&str>,
         date_epoch: Option<u64>,
         local_epoch: f64,
     ) -> Option<Self> {
-        let now = date_epoch.map_or(local_epoch, |d| d as f64);
-        let after = || retry_after?.trim().parse::<u64>().ok().map(|s| format!("{}", now as u64 + s));
-        let reset = reset.map(str::to_owned).or_else(after)?;
-        Self::parse(Some("1"), Some("0"), Some(&reset), date_epoch, local_epoch)
+        let reset_epoch = match reset {
+            Some(r) => r.trim().parse().ok()?,
+            None => date_epoch.unwrap_or(local_epoch as u64) + retry_after?.trim().parse::<u64>().ok()?,
+        };
+        Some(Self { limit: 1, remaining: 0, reset_epoch, reset_in: until(reset_epoch, date_epoch, local_epoch)? })
     }
 
     /// A concurrency-limit 429 reports Limit and Remaining 0 and only an estimated Reset.
     pub fn is_concurrency(&self) -> bool {
         self.limit == 0 && self.remaining == 0
     }
+}
+
+/// From now until `reset_epoch`, capped: `Reset − Date` by the server's own clock when `Date`
+/// is there, else `Reset −` the local clock.
+fn until(reset_epoch: u64, date_epoch: Option<u64>, local_epoch: f64) -> Option<Duration> {
+    let reset_in = match date_epoch {
+        Some(date) => Duration::from_secs(reset_epoch.saturating_sub(date)),
+        // u64 → f64 loses far less than a second for epoch times.
+        None => Duration::try_from_secs_f64((reset_epoch as f64 - local_epoch).max(0.0)).ok()?,
+    };
+    Some(reset_in.min(MAX_RESET_WAIT))
 }
 
 /// What the client knows about one bucket.
