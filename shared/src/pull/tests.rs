@@ -28,13 +28,36 @@ async fn tenant(s: &Services, t: &str, mode: Mode) {
     s.tenants.create(&id(t), None, settings).await.unwrap();
 }
 
+/// The API token of the doubles these tests start.
+const DOUBLE_TOKEN: &str = "00pull-test-token";
+
+/// A tenant `name` in Okta API mode (not yet configured) and a double serving `org`.
+async fn okta_tenant(s: &Services, name: &str, org: okta_double::Directory) -> (TenantId, okta_double::Double) {
+    let o = okta_double::Options { tokens: vec![DOUBLE_TOKEN.into()], ..okta_double::Options::default() };
+    let double = okta_double::Double::start(o).await.unwrap();
+    double.with(|d| *d = org);
+    tenant(s, name, Mode::OktaApi).await;
+    (id(name), double)
+}
+
+/// Who the puller writes as in tenant `t`.
+fn puller_caller(t: &TenantId) -> crate::domain::Caller {
+    let settings = Settings { mode: Mode::OktaApi, ..Settings::default() };
+    crate::domain::Caller::new(
+        t.clone(),
+        crate::domain::Actor::OktaApi,
+        settings,
+        crate::scim::schema::Schemas::builtin(),
+    )
+}
+
 /// Configures `t` for `double`, checked as `inlet okta configure` checks.
-async fn configured(s: &Services, t: &TenantId, double: &okta_double::Double, token: &str) {
+async fn configured(s: &Services, t: &TenantId, double: &okta_double::Double) {
     use crate::pull::configure::{Credentials, check};
     let creds = Credentials {
         domain: double.url(),
         app_id: double.app_id().to_owned(),
-        token: token.into(),
+        token: DOUBLE_TOKEN.into(),
         interval_seconds: DEFAULT_INTERVAL_SECONDS,
     };
     let checked = check(creds, crate::okta::Limits::default()).await.unwrap();
@@ -104,29 +127,25 @@ async fn of_two_lease_takers_one_wins() {
 /// directory's invariants hold after it, and an unchanged resync changes nothing.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bulk_initial_sync_keeps_the_directory_invariants() {
+    use crate::domain::Resource;
     use crate::domain::invariants::{Universe, check as directory_check};
-    use crate::domain::{Actor, Caller, Resource};
     use crate::pull::sync::{Outcome, RunOptions};
-    use okta_double::{Directory as Org, Double, Options};
+    use okta_double::Directory as Org;
     use serde_json::json;
 
     let dir = tempfile::tempdir().unwrap();
     let s = services(dir.path()).await;
-    let double = Double::start(Options { tokens: vec!["00bulk".into()], ..Options::default() }).await.unwrap();
-    double.with(|d| *d = Org::generate(300, 6, 5));
+    let (t, double) = okta_tenant(&s, "bulk", Org::generate(300, 6, 5)).await;
     let (okta_id, login) = double.with(|d| {
         let (uid, _) = d.app_users().nth(7).unwrap();
         (uid.clone(), d.user(uid).unwrap().profile["login"].as_str().unwrap().to_owned())
     });
     let assigned = double.with(|d| d.app_users().count());
-    let t = id("bulk");
-    tenant(&s, "bulk", Mode::OktaApi).await;
-    let settings = Settings { mode: Mode::OktaApi, ..Settings::default() };
-    let pull = Caller::new(t.clone(), Actor::OktaApi, settings, crate::scim::schema::Schemas::builtin());
+    let pull = puller_caller(&t);
     let body = json!({"schemas": [crate::scim::schema::USER_SCHEMA], "userName": login, "externalId": "00uGone"});
     let old = s.directory.create(&pull, Resource::User, &body).await.unwrap();
 
-    configured(&s, &t, &double, "00bulk").await;
+    configured(&s, &t, &double).await;
     let puller = s.puller().unwrap();
     let o = RunOptions::default();
     let Outcome::Synced(counts) = puller.sync(&t, &o).await.unwrap() else { panic!("not synced") };
@@ -159,18 +178,15 @@ async fn a_bulk_initial_sync_keeps_the_directory_invariants() {
 /// type, an assigned user without a login, two assigned groups of one name.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_odd_directory_syncs_and_loses_no_one() {
-    use crate::domain::{Actor, Caller, Resource};
+    use crate::domain::Resource;
     use crate::pull::sync::{Outcome, RunOptions};
-    use okta_double::{Directory as Org, Double, Options};
+    use okta_double::Directory as Org;
     use serde_json::json;
 
     let dir = tempfile::tempdir().unwrap();
     let s = services(dir.path()).await;
-    let double = Double::start(Options { tokens: vec!["00odd".into()], ..Options::default() }).await.unwrap();
-    double.with(|d| *d = Org::generate(20, 2, 11));
-    let t = id("odd");
-    tenant(&s, "odd", Mode::OktaApi).await;
-    configured(&s, &t, &double, "00odd").await;
+    let (t, double) = okta_tenant(&s, "odd", Org::generate(20, 2, 11)).await;
+    configured(&s, &t, &double).await;
     let puller = s.puller().unwrap();
     let o = RunOptions::default();
     let Outcome::Synced(first) = puller.sync(&t, &o).await.unwrap() else { panic!("not synced") };
@@ -190,8 +206,7 @@ async fn an_odd_directory_syncs_and_loses_no_one() {
     let Outcome::Synced(second) = puller.sync(&t, &o).await.unwrap() else { panic!("not synced") };
     assert_eq!((second.deactivated, second.groups_created, second.groups_skipped), (0, 1, 1), "{second}");
 
-    let settings = Settings { mode: Mode::OktaApi, ..Settings::default() };
-    let pull = Caller::new(t.clone(), Actor::OktaApi, settings, crate::scim::schema::Schemas::builtin());
+    let pull = puller_caller(&t);
     let users = s.directory.all(&pull, Resource::User).await.unwrap();
     let by = |x: &str| users.iter().find(|u| u.external_id() == Some(x)).unwrap();
     let ext = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
