@@ -271,6 +271,10 @@ impl<T: Table> Table for Counted<T> {
         }
         (applied, result)
     }
+
+    fn commits_together(&self) -> bool {
+        self.inner.commits_together()
+    }
 }
 
 #[cfg(test)]

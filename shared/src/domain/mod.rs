@@ -4,7 +4,7 @@
 pub mod activity;
 pub mod actor;
 pub mod audit;
-mod bulk;
+pub mod bulk;
 mod claim;
 mod create;
 #[cfg(any(test, feature = "contract-tests"))]

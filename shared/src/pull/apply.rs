@@ -7,6 +7,7 @@
 
 use super::PullResult;
 use super::checkpoint::{self, SeenGroup, SeenUser, Snapshot};
+use super::stage::Stage;
 use super::state::Counts;
 use crate::domain::records::Stored;
 use crate::domain::{Caller, Directory, DomainError, Resource};
@@ -57,9 +58,18 @@ fn patch(ops: Vec<Value>) -> Value {
     json!({"schemas": [PATCH_OP], "Operations": ops})
 }
 
-pub async fn apply(dir: &Directory, table: &dyn Table, t: &Caller, snap: &Snapshot) -> PullResult<Counts> {
+/// Applies `snap` to the directory that held `existing` (the tenant's pulled users, by Okta
+/// id, as the run started), committing the new users `stage` prepared during the read.
+pub async fn apply(
+    dir: &Directory,
+    table: &dyn Table,
+    t: &Caller,
+    snap: &Snapshot,
+    existing: &HashMap<String, Stored>,
+    stage: Stage,
+) -> PullResult<Counts> {
     let mut counts = Counts::default();
-    let users = apply_users(dir, t, &snap.users, &snap.unmapped, &mut counts).await?;
+    let users = apply_users(dir, t, &snap.users, &snap.unmapped, existing, stage, &mut counts).await?;
     apply_groups(dir, table, t, snap, &users, &mut counts).await?;
     Ok(counts)
 }
@@ -71,9 +81,10 @@ async fn apply_users(
     t: &Caller,
     seen: &[SeenUser],
     unmapped: &[String],
+    existing: &HashMap<String, Stored>,
+    stage: Stage,
     counts: &mut Counts,
 ) -> PullResult<HashMap<String, String>> {
-    let existing = by_external_id(dir, t, Resource::User).await?;
     let seen_ids: HashSet<&str> = seen.iter().map(|u| u.okta_id.as_str()).collect();
     // Assigned but not mapped: left as they are, memberships included.
     let kept: HashSet<&str> = unmapped.iter().map(String::as_str).filter(|x| !seen_ids.contains(x)).collect();
@@ -101,12 +112,26 @@ async fn apply_users(
     }
     let mut results: Vec<PullResult<(&str, Applied)>> =
         futures::stream::iter(work).buffer_unordered(PARALLEL).collect().await;
-    // New users in bulk, several to a transaction; a refused one was redone alone (`create`).
-    let bodies: Vec<&Value> = creates.iter().map(|u| &u.body).collect();
-    let made = dir.create_many(t, Resource::User, &bodies, BULK_PARALLEL).await?;
-    for (u, r) in creates.into_iter().zip(made) {
+    // New users in bulk, several to a transaction, most prepared during the read (those not
+    // are prepared now); a refused one was redone alone (`create`).
+    let mut stage = stage;
+    let mut by_tag: HashMap<usize, &SeenUser> = HashMap::with_capacity(creates.len());
+    let mut unprepared = Vec::new();
+    for u in creates {
+        match stage.tag_of(u) {
+            Some(tag) => drop(by_tag.insert(tag, u)),
+            None => unprepared.push(u),
+        }
+    }
+    for (tag, u) in stage.add_late(dir, t, unprepared) {
+        by_tag.insert(tag, u);
+    }
+    let made =
+        dir.commit_many(t, stage.into_prepared(), |tag| by_tag.get(&tag).map(|u| &u.body), BULK_PARALLEL).await?;
+    for (tag, r) in made {
+        let Some(u) = by_tag.get(&tag).copied() else { continue };
         let applied = match r {
-            Ok(created) => (Change::Created, None, created.id),
+            Ok(id) => (Change::Created, None, id),
             Err(DomainError::Conflict(detail)) => take_over(dir, t, u, &seen_ids, detail).await?,
             Err(e) => return Err(e.into()),
         };
@@ -167,6 +192,11 @@ async fn holder_of(dir: &Directory, t: &Caller, name: &str) -> PullResult<Option
     let params = ListParams { filter: Some(&filter), ..ListParams::default() };
     let q = ListQuery::parse(&params, t.rt(Resource::User)).map_err(DomainError::from)?;
     Ok(dir.list(t, Resource::User, &q).await?.resources.into_iter().next())
+}
+
+/// The tenant's users that carry an externalId (an Okta id: the puller's), by it.
+pub async fn pulled_users(dir: &Directory, t: &Caller) -> PullResult<HashMap<String, Stored>> {
+    by_external_id(dir, t, Resource::User).await
 }
 
 /// The tenant's records that carry an externalId (an Okta id: the puller's), by it.
@@ -260,8 +290,8 @@ async fn apply_groups(
     let made = dir.create_many(t, Resource::Group, &bodies.iter().collect::<Vec<_>>(), BULK_PARALLEL).await?;
     for (g, r) in new.into_iter().zip(made) {
         match r {
-            Ok(created) => {
-                ids.push((g, created.id));
+            Ok(id) => {
+                ids.push((g, id));
                 counts.groups_created += 1;
             }
             Err(DomainError::Conflict(detail)) => {

@@ -18,6 +18,8 @@ pub mod integration;
 pub mod invariants;
 #[cfg(feature = "okta")]
 mod read;
+#[cfg(feature = "okta")]
+mod stage;
 pub mod state;
 #[cfg(feature = "okta")]
 pub mod sync;

@@ -10,6 +10,10 @@ use crate::okta::{self, OktaClient, OktaError};
 use crate::store::Table;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::sync::mpsc;
+
+/// Where each page of users goes as it is read (to be prepared while the read goes on).
+pub type Pages = mpsc::UnboundedSender<Vec<SeenUser>>;
 
 /// Why a read stopped.
 pub enum ReadError {
@@ -51,8 +55,9 @@ impl Seen {
     }
 }
 
-/// Reads what `snap` still lacks. On an error the snapshot holds every page completed before
-/// it (a page is added whole or not at all), so it can be saved and resumed.
+/// Reads what `snap` still lacks, sending each page of users read to `pages`. On an error the
+/// snapshot holds every page completed before it (a page is added whole or not at all), so it
+/// can be saved and resumed.
 pub async fn read(
     client: &OktaClient,
     table: &dyn Table,
@@ -60,10 +65,11 @@ pub async fn read(
     app_id: &str,
     snap: &mut Snapshot,
     seen: &Seen,
+    pages_to: Pages,
 ) -> Result<(), ReadError> {
     let Snapshot { users, users_next, users_done, groups, groups_next, groups_done, members_done, pages, unmapped } =
         snap;
-    let users_half = read_users(client, t, app_id, users, unmapped, users_next, users_done, seen);
+    let users_half = read_users(client, t, app_id, users, unmapped, users_next, users_done, seen, pages_to);
     let groups_half = read_groups(client, table, t, app_id, groups, groups_next, groups_done, members_done, seen);
     let (u, g) = tokio::join!(users_half, groups_half);
     *pages = seen.pages.load(Ordering::Relaxed);
@@ -83,10 +89,12 @@ async fn read_users(
     next: &mut Option<String>,
     done: &mut bool,
     seen: &Seen,
+    pages_to: Pages,
 ) -> Result<(), ReadError> {
     let mut cursor = Cursor::default();
     while !*done {
         let page = client.app_users(app_id, next.as_deref()).await?;
+        let before = users.len();
         for au in &page.items {
             match okta::map::pulled_user(au) {
                 Ok(p) => users.push(SeenUser {
@@ -101,6 +109,8 @@ async fn read_users(
                 }
             }
         }
+        // Only a help: if the preparing side has gone, the apply prepares these itself.
+        let _ = pages_to.send(users.iter().skip(before).cloned().collect());
         seen.page();
         seen.users.store(users.len() as u64, Ordering::Relaxed);
         *next = cursor.advance(next.as_deref(), page.next, page.items.is_empty())?;

@@ -10,14 +10,15 @@
 
 use super::checkpoint::{self, Snapshot};
 use super::state::{self, CheckpointRef, Counts, Lease, Progress, RunError, SyncState, at_offset};
-use super::{Integration, Integrations, PullError, PullResult, apply, read};
+use super::{Integration, Integrations, PullError, PullResult, apply, read, stage};
 use crate::domain::activity::Entry;
-use crate::domain::records::now;
+use crate::domain::records::{Stored, now};
 use crate::domain::tenant::{Mode, Status, Tenants};
 use crate::domain::{Actor, Caller, Directory, TenantId};
 use crate::okta::{self, ApiToken, OktaClient, OktaError, OrgUrl};
 use futures::StreamExt;
 use serde_json::json;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -170,7 +171,33 @@ impl Puller {
             Ok(c) => c,
             Err(e) => return self.fail(&mut held, run_error(e.code(), e.to_string()), None).await,
         };
-        match self.read_holding(&mut held, &client, &integration, &mut snap).await {
+        // The run's view of the directory is taken once, before the read: new users are
+        // prepared against it as their pages arrive, and the apply compares with it.
+        let view = match self.caller(t).await {
+            Ok(c) => apply::pulled_users(&self.directory, &c).await.map(|e| (c, e)),
+            Err(e) => Err(e),
+        };
+        let (caller, existing) = match view {
+            Ok((c, e)) => (c, Arc::new(e)),
+            Err(e) => {
+                return self.fail(&mut held, run_error(None, format!("reading the directory failed: {e}")), None).await;
+            }
+        };
+        let (pages, arriving) = tokio::sync::mpsc::unbounded_channel();
+        let known = Arc::new(existing.keys().cloned().collect());
+        let stager = tokio::spawn(stage::run(self.directory.clone(), caller.clone(), known, arriving));
+        let read = self.read_holding(&mut held, &client, &integration, &mut snap, pages).await;
+        let prepared = match read {
+            Ok(()) => stager.await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "preparing new users failed; they are prepared at apply");
+                stage::Stage::default()
+            }),
+            Err(_) => {
+                stager.abort();
+                stage::Stage::default()
+            }
+        };
+        match read {
             Ok(()) => {}
             Err(Stop::Lost) => return Ok(Outcome::Busy),
             Err(Stop::Store(e)) => return Err(e),
@@ -181,7 +208,7 @@ impl Puller {
             Err(Stop::Okta(e)) => return self.fail(&mut held, run_error(e.code(), e.to_string()), Some(&snap)).await,
         }
         held.progress(|p| p.phase = "apply".into()).await.ok();
-        match self.apply_holding(&mut held, &snap).await {
+        match self.apply_holding(&mut held, &caller, &snap, &existing, prepared).await {
             Ok(counts) => self.finish(&mut held, counts).await,
             Err(Stop::Lost) => Ok(Outcome::Busy),
             Err(Stop::Store(e)) => {
@@ -243,11 +270,14 @@ impl Puller {
         client: &OktaClient,
         i: &Integration,
         snap: &mut Snapshot,
+        pages: read::Pages,
     ) -> Result<(), Stop> {
         let table = self.integrations.table().as_ref();
         let seen = read::Seen::of(snap);
         let t = held.t;
-        let work = read::read(client, table, t, &i.app_id, snap, &seen);
+        // What a resumed run read before is prepared first.
+        let _ = pages.send(snap.users.clone());
+        let work = read::read(client, table, t, &i.app_id, snap, &seen, pages);
         tokio::pin!(work);
         let report = || {
             let (pages, users, groups) = (
@@ -278,13 +308,25 @@ impl Puller {
         }
     }
 
+    /// The puller as a caller of the tenant's directory, with the tenant's settings and
+    /// schemas as the run starts.
+    async fn caller(&self, t: &TenantId) -> PullResult<Caller> {
+        let tenant = self.tenants.show(t).await?;
+        let schemas = crate::domain::tenant::schemas_of(&tenant)?;
+        Ok(Caller::new(t.clone(), Actor::OktaApi, tenant.settings, schemas))
+    }
+
     /// Applies the snapshot while renewing the lease.
-    async fn apply_holding(&self, held: &mut Held<'_>, snap: &Snapshot) -> Result<Counts, Stop> {
+    async fn apply_holding(
+        &self,
+        held: &mut Held<'_>,
+        caller: &Caller,
+        snap: &Snapshot,
+        existing: &HashMap<String, Stored>,
+        prepared: stage::Stage,
+    ) -> Result<Counts, Stop> {
         let table = self.integrations.table().as_ref();
-        let tenant = self.tenants.show(held.t).await.map_err(|e| Stop::Store(e.into()))?;
-        let schemas = crate::domain::tenant::schemas_of(&tenant).map_err(PullError::from)?;
-        let caller = Caller::new(held.t.clone(), Actor::OktaApi, tenant.settings, schemas);
-        let work = apply::apply(&self.directory, table, &caller, snap);
+        let work = apply::apply(&self.directory, table, caller, snap, existing, prepared);
         tokio::pin!(work);
         loop {
             tokio::select! {

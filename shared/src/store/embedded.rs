@@ -255,6 +255,10 @@ impl Table for EmbeddedStore {
             Err(_) => (0, Err(StoreError::Backend("the store writer stopped".into()))),
         }
     }
+
+    fn commits_together(&self) -> bool {
+        true
+    }
 }
 
 #[async_trait]

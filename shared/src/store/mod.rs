@@ -202,6 +202,13 @@ pub trait Table: Send + Sync {
         }
         (total, Ok(()))
     }
+
+    /// Whether [`Table::transact_seq`] commits a call's transactions together (one writer,
+    /// one commit): a caller with many independent transactions then sends them in few calls.
+    /// Elsewhere (DynamoDB: one request each) it sends them side by side.
+    fn commits_together(&self) -> bool {
+        false
+    }
 }
 
 /// A table's change feed: every Put of an activity entry ([`keys::is_activity`]), in commit
