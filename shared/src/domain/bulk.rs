@@ -84,10 +84,6 @@ impl Prepared {
     pub fn new(res: Resource) -> Self {
         Self { res, claimed: HashSet::new(), shards: BTreeMap::new(), alone: Vec::new(), failed: Vec::new() }
     }
-
-    pub fn resource(&self) -> Resource {
-        self.res
-    }
 }
 
 /// What committing a group of batches did: ids of records created (by tag), tags of records

@@ -3,11 +3,15 @@
 //! initial sync spends: done as pages arrive, it is off the apply's path. Nothing is written
 //! here; the apply commits the prepared records that still hold and prepares the rest then.
 
+use super::apply::pulled_users;
 use super::checkpoint::SeenUser;
+use super::{PullError, PullResult};
 use crate::domain::bulk::Prepared;
+use crate::domain::records::Stored;
 use crate::domain::{Caller, Directory, Resource};
+use crate::store::StoreError;
 use serde_json::Value;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -32,7 +36,7 @@ impl Stage {
         &mut self,
         dir: &Directory,
         c: &Caller,
-        known: &HashSet<String>,
+        known: &HashMap<String, Stored>,
         users: impl IntoIterator<Item = &'u SeenUser>,
     ) {
         let mut bodies: Vec<(usize, &Value)> = Vec::new();
@@ -41,7 +45,7 @@ impl Stage {
                 *tag = None;
                 continue;
             }
-            if !u.active || known.contains(&u.okta_id) {
+            if !u.active || known.contains_key(&u.okta_id) {
                 continue;
             }
             self.tags.insert(u.okta_id.clone(), Some(self.next_tag));
@@ -75,29 +79,27 @@ impl Stage {
     }
 }
 
-/// Prepares users as the read sends them, each page on a blocking thread (beside the read's
-/// own work); ends when the read drops its sender.
-pub async fn run(
-    dir: Directory,
-    c: Caller,
-    known: Arc<HashSet<String>>,
-    mut pages: mpsc::UnboundedReceiver<Vec<SeenUser>>,
-) -> Stage {
+/// What the stager hands the apply: the run's view of the tenant's pulled users, by Okta id,
+/// and the new users prepared against it.
+pub type Staged = (Arc<HashMap<String, Stored>>, Stage);
+
+/// Lists the tenant's pulled users once the first page of users arrives (a run Okta refuses at
+/// once reads nothing), then prepares users as the read sends them, each page on a blocking
+/// thread beside the read's own work; ends when the read drops its sender.
+pub async fn run(dir: Directory, c: Caller, mut pages: mpsc::UnboundedReceiver<Vec<SeenUser>>) -> PullResult<Staged> {
+    let mut next = pages.recv().await;
+    let existing = Arc::new(pulled_users(&dir, &c).await?);
     let mut stage = Stage::default();
-    while let Some(page) = pages.recv().await {
-        let (dir, c, known) = (dir.clone(), c.clone(), Arc::clone(&known));
+    while let Some(page) = next {
+        let (dir, c, known) = (dir.clone(), c.clone(), Arc::clone(&existing));
         let job = tokio::task::spawn_blocking(move || {
             stage.add(&dir, &c, &known, &page);
             stage
         });
-        match job.await {
-            Ok(s) => stage = s,
-            // A preparing thread that panicked leaves nothing prepared: the apply prepares all.
-            Err(e) => {
-                tracing::warn!(error = %e, "preparing new users failed; they are prepared at apply");
-                stage = Stage::default();
-            }
-        }
+        stage = job
+            .await
+            .map_err(|e| PullError::Domain(StoreError::Backend(format!("preparing new users stopped: {e}")).into()))?;
+        next = pages.recv().await;
     }
-    stage
+    Ok((existing, stage))
 }

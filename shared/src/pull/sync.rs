@@ -171,32 +171,20 @@ impl Puller {
             Ok(c) => c,
             Err(e) => return self.fail(&mut held, run_error(e.code(), e.to_string()), None).await,
         };
-        // The run's view of the directory is taken once, before the read: new users are
-        // prepared against it as their pages arrive, and the apply compares with it.
-        let view = match self.caller(t).await {
-            Ok(c) => apply::pulled_users(&self.directory, &c).await.map(|e| (c, e)),
-            Err(e) => Err(e),
-        };
-        let (caller, existing) = match view {
-            Ok((c, e)) => (c, Arc::new(e)),
+        // The run's view of the directory is taken once, as the first page of users arrives:
+        // new users are prepared against it while the read goes on, and the apply compares with it.
+        let caller = match self.caller(t).await {
+            Ok(c) => c,
             Err(e) => {
-                return self.fail(&mut held, run_error(None, format!("reading the directory failed: {e}")), None).await;
+                return self.fail(&mut held, run_error(None, format!("reading the tenant failed: {e}")), None).await;
             }
         };
         let (pages, arriving) = tokio::sync::mpsc::unbounded_channel();
-        let known = Arc::new(existing.keys().cloned().collect());
-        let stager = tokio::spawn(stage::run(self.directory.clone(), caller.clone(), known, arriving));
+        let stager = tokio::spawn(stage::run(self.directory.clone(), caller.clone(), arriving));
         let read = self.read_holding(&mut held, &client, &integration, &mut snap, pages).await;
-        let prepared = match read {
-            Ok(()) => stager.await.unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "preparing new users failed; they are prepared at apply");
-                stage::Stage::default()
-            }),
-            Err(_) => {
-                stager.abort();
-                stage::Stage::default()
-            }
-        };
+        if read.is_err() {
+            stager.abort();
+        }
         match read {
             Ok(()) => {}
             Err(Stop::Lost) => return Ok(Outcome::Busy),
@@ -207,6 +195,15 @@ impl Puller {
             }
             Err(Stop::Okta(e)) => return self.fail(&mut held, run_error(e.code(), e.to_string()), Some(&snap)).await,
         }
+        let (existing, prepared) = match stager.await {
+            Ok(Ok(staged)) => staged,
+            Ok(Err(e)) => {
+                return self.fail(&mut held, run_error(None, format!("reading the directory failed: {e}")), None).await;
+            }
+            Err(e) => {
+                return self.fail(&mut held, run_error(None, format!("preparing new users failed: {e}")), None).await;
+            }
+        };
         held.progress(|p| p.phase = "apply".into()).await.ok();
         match self.apply_holding(&mut held, &caller, &snap, &existing, prepared).await {
             Ok(counts) => self.finish(&mut held, counts).await,
