@@ -3,7 +3,7 @@
 
 use super::error::ErrorBody;
 use super::model::{AppGroup, AppUser, Group, Member, OrgMetadata, Page};
-use super::pacing::{self, Bucket, BucketState, RateInfo};
+use super::pacing::{self, Bucket, BucketState, RateInfo, ServerClock};
 use super::url::okta_id;
 use super::{ApiToken, BucketCounts, OktaError, OrgUrl, Stats, link};
 use bytes::Bytes;
@@ -61,6 +61,10 @@ struct Inner {
     http: Client<HttpsConnector<HttpConnector>, Empty<Bytes>>,
     in_flight: Semaphore,
     buckets: Mutex<Buckets>,
+    /// The local clock when the client was made, as an instant and in epoch seconds: local
+    /// times are measured from it on the monotonic clock, so a system clock that jumps
+    /// mid-sync does not upset the server clock's bound.
+    started: (Instant, f64),
     sent: [AtomicU64; 4],
     rate_limited: AtomicU64,
     retries: AtomicU64,
@@ -73,6 +77,7 @@ struct Buckets {
     groups: BucketState,
     users: BucketState,
     other: BucketState,
+    server: ServerClock,
 }
 
 impl Buckets {
@@ -128,6 +133,11 @@ impl OktaClient {
                 http,
                 in_flight,
                 buckets: Mutex::new(Buckets::default()),
+                // A clock before 1970 only makes resets look far away, which is capped.
+                started: (
+                    Instant::now(),
+                    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()),
+                ),
                 sent: Default::default(),
                 rate_limited: AtomicU64::new(0),
                 retries: AtomicU64::new(0),
@@ -254,14 +264,15 @@ impl OktaClient {
             let now = Instant::now();
             let retry_in = match answer {
                 Ok((status, headers, body)) => {
-                    let info = rate_info(&headers);
+                    let server_now = self.server_clock(&headers, now);
+                    let info = rate_info(&headers, server_now);
                     if status == StatusCode::TOO_MANY_REQUESTS {
                         seen_429 += 1;
                         self.inner.rate_limited.fetch_add(1, Ordering::Relaxed);
                         if seen_429 >= MAX_429_PER_REQUEST {
                             return Err(OktaError::RateLimited);
                         }
-                        let info = info.or_else(|| rate_info_429(&headers));
+                        let info = info.or_else(|| rate_info_429(&headers, server_now));
                         let mut buckets = self.buckets();
                         pacing::observe_429(buckets.get(bucket), info, now, seen_429, rand::random())
                     } else {
@@ -338,6 +349,17 @@ impl OktaClient {
         }
     }
 
+    /// Learns from an answer's `Date` (arrived at `now`); the earliest the server's clock reads now.
+    fn server_clock(&self, headers: &HeaderMap, now: Instant) -> f64 {
+        let (at, epoch) = self.inner.started;
+        let local = epoch + now.saturating_duration_since(at).as_secs_f64();
+        let mut buckets = self.buckets();
+        if let Some(date) = header_text(headers, "date").and_then(pacing::http_date_epoch) {
+            buckets.server.learn(date, local);
+        }
+        buckets.server.earliest(local)
+    }
+
     fn buckets(&self) -> MutexGuard<'_, Buckets> {
         // The critical sections are small pure functions that cannot leave the state half-done.
         self.inner.buckets.lock().unwrap_or_else(PoisonError::into_inner)
@@ -375,24 +397,14 @@ fn chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-fn rate_info(headers: &HeaderMap) -> Option<RateInfo> {
-    let (date, local) = clocks(headers);
+fn rate_info(headers: &HeaderMap, server_now: f64) -> Option<RateInfo> {
     let h = |name: &str| header_text(headers, name);
-    RateInfo::parse(h("x-rate-limit-limit"), h("x-rate-limit-remaining"), h("x-rate-limit-reset"), date, local)
+    RateInfo::parse(h("x-rate-limit-limit"), h("x-rate-limit-remaining"), h("x-rate-limit-reset"), server_now)
 }
 
 /// A 429's reset from what headers it has.
-fn rate_info_429(headers: &HeaderMap) -> Option<RateInfo> {
-    let (date, local) = clocks(headers);
-    RateInfo::of_429(header_text(headers, "x-rate-limit-reset"), header_text(headers, "retry-after"), date, local)
-}
-
-/// The server's `Date` (epoch seconds) and the local clock.
-fn clocks(headers: &HeaderMap) -> (Option<u64>, f64) {
-    let date = header_text(headers, "date").and_then(pacing::http_date_epoch);
-    // A clock before 1970 only makes the reset look far away, which is capped.
-    let local = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
-    (date, local)
+fn rate_info_429(headers: &HeaderMap, server_now: f64) -> Option<RateInfo> {
+    RateInfo::of_429(header_text(headers, "x-rate-limit-reset"), header_text(headers, "retry-after"), server_now)
 }
 
 fn header_text<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {

@@ -207,12 +207,12 @@ async fn a_429_waits_until_the_reset_then_succeeds() {
     assert_eq!(hits.len(), 2);
     assert_eq!(hits[0].uri, "/api/v1/apps/0oa1/groups?limit=200&expand=group");
     let reset = hits[0].epoch.floor() + 1.0;
-    // Not before the reset; at most the 1 s margin and the Date header's truncation after it.
+    // Not before the reset; at most the margin, the Date header's truncation and the latency after it.
     let late = hits[1].epoch - reset;
     assert!((0.0..2.3).contains(&late), "second request {late:.2} s after the reset");
     let s = c.stats();
     assert_eq!((s.rate_limited, s.retries, s.requests.apps), (1, 1, 2));
-    assert!(s.waited >= Duration::from_millis(1900), "{s:?}");
+    assert!(s.waited >= Duration::from_millis(1000), "{s:?}");
 }
 
 #[tokio::test]

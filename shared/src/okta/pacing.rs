@@ -3,15 +3,18 @@
 //! Okta counts requests per bucket (roughly per path prefix) in ~60 s windows and reports
 //! `X-Rate-Limit-Limit/-Remaining/-Reset` on every answer. The client reserves a send time per
 //! request: at once while the bucket has room, spread over the rest of the window once fewer
-//! than `slow_below` requests remain, and at the reset (+1 s) when none remain. A reservation
+//! than `slow_below` requests remain, and just after the reset when none remain. A reservation
 //! counts against the learned `Remaining` at once, so concurrent requests do not all see the
 //! same last slot. The only clock reads and sleeps are in client.rs.
 
 use std::time::{Duration, Instant};
 
-/// Margin after a reset before sending again: `Reset` and `Date` have one-second resolution
-/// (the Okta Node SDK waits `Reset − Date + 1 s` too).
-pub const RESET_MARGIN: Duration = Duration::from_secs(1);
+/// Margin after a reset before sending again. `Reset` is read against the server's clock as
+/// its `Date` headers bound it ([`ServerClock`]), so only a server that rounds `Reset` down
+/// (its window ending up to a second after it) needs more: a 429 whose `Reset` has already
+/// passed shows one, and from then on its bucket waits [`LATE_RESET_MARGIN`].
+pub const RESET_MARGIN: Duration = Duration::from_millis(250);
+pub const LATE_RESET_MARGIN: Duration = Duration::from_millis(1250);
 /// Longest wait believed from a `Reset` header: windows are ~60 s, so a larger figure is a
 /// garbled header or a skewed clock and must not stall a sync.
 pub const MAX_RESET_WAIT: Duration = Duration::from_secs(180);
@@ -60,36 +63,31 @@ pub struct RateInfo {
 }
 
 impl RateInfo {
-    /// Reads the headers (None when any is missing or not a number). The time to reset is
-    /// `Reset − Date` by the server's own clock when `Date` is there, so a skewed local clock
-    /// does not matter; else `Reset −` the local clock (`local_epoch`, seconds).
-    pub fn parse(
-        limit: Option<&str>,
-        remaining: Option<&str>,
-        reset: Option<&str>,
-        date_epoch: Option<u64>,
-        local_epoch: f64,
-    ) -> Option<Self> {
+    /// Reads the headers (None when any is missing or not a number); `server_now` is the
+    /// server's clock at the answer's arrival, at the earliest ([`ServerClock::earliest`]).
+    pub fn parse(limit: Option<&str>, remaining: Option<&str>, reset: Option<&str>, server_now: f64) -> Option<Self> {
         let limit = limit?.trim().parse().ok()?;
         let remaining = remaining?.trim().parse().ok()?;
         let reset_epoch: u64 = reset?.trim().parse().ok()?;
-        Some(Self { limit, remaining, reset_epoch, reset_in: until(reset_epoch, date_epoch, local_epoch)? })
+        Some(Self { limit, remaining, reset_epoch, reset_in: until(reset_epoch, server_now)? })
     }
 
     /// A 429 that lacks some of the three headers: its `X-Rate-Limit-Reset` alone, else a
     /// `Retry-After` in seconds, still says when to try again (none remaining; a Limit of 1,
     /// as 0 would mark a concurrency 429).
-    pub fn of_429(
-        reset: Option<&str>,
-        retry_after: Option<&str>,
-        date_epoch: Option<u64>,
-        local_epoch: f64,
-    ) -> Option<Self> {
-        let reset_epoch = match reset {
-            Some(r) => r.trim().parse().ok()?,
-            None => date_epoch.unwrap_or(local_epoch as u64) + retry_after?.trim().parse::<u64>().ok()?,
+    pub fn of_429(reset: Option<&str>, retry_after: Option<&str>, server_now: f64) -> Option<Self> {
+        let (reset_epoch, reset_in) = match reset {
+            Some(r) => {
+                let r: u64 = r.trim().parse().ok()?;
+                (r, until(r, server_now)?)
+            }
+            None => {
+                let after: u64 = retry_after?.trim().parse().ok()?;
+                // Epoch seconds fit an f64 exactly enough; a clock before 1970 reads as 0.
+                (server_now.max(0.0) as u64 + after, Duration::from_secs(after).min(MAX_RESET_WAIT))
+            }
         };
-        Some(Self { limit: 1, remaining: 0, reset_epoch, reset_in: until(reset_epoch, date_epoch, local_epoch)? })
+        Some(Self { limit: 1, remaining: 0, reset_epoch, reset_in })
     }
 
     /// A concurrency-limit 429 reports Limit and Remaining 0 and only an estimated Reset.
@@ -98,15 +96,34 @@ impl RateInfo {
     }
 }
 
-/// From now until `reset_epoch`, capped: `Reset − Date` by the server's own clock when `Date`
-/// is there, else `Reset −` the local clock.
-fn until(reset_epoch: u64, date_epoch: Option<u64>, local_epoch: f64) -> Option<Duration> {
-    let reset_in = match date_epoch {
-        Some(date) => Duration::from_secs(reset_epoch.saturating_sub(date)),
-        // u64 → f64 loses far less than a second for epoch times.
-        None => Duration::try_from_secs_f64((reset_epoch as f64 - local_epoch).max(0.0)).ok()?,
-    };
+/// From `server_now` until `reset_epoch`, capped.
+fn until(reset_epoch: u64, server_now: f64) -> Option<Duration> {
+    // u64 → f64 loses far less than a second for epoch times.
+    let reset_in = Duration::try_from_secs_f64((reset_epoch as f64 - server_now).max(0.0)).ok()?;
     Some(reset_in.min(MAX_RESET_WAIT))
+}
+
+/// The server's clock as its `Date` headers bound it. An answer is stamped at or after its
+/// `Date` (whole seconds, truncated) and before it arrives, so server − local ≥ Date − arrival.
+/// The largest such bound over a run's answers, which arrive at every fraction of a second,
+/// comes within milliseconds of the true offset; one answer alone may be a second short,
+/// which only makes a wait longer. Without any `Date`, the local clock stands in.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ServerClock {
+    offset: Option<f64>,
+}
+
+impl ServerClock {
+    /// Learns from an answer's `Date` (epoch seconds) that arrived at local time `arrival`.
+    pub fn learn(&mut self, date_epoch: u64, arrival: f64) {
+        let bound = date_epoch as f64 - arrival;
+        self.offset = Some(self.offset.map_or(bound, |o| o.max(bound)));
+    }
+
+    /// The earliest the server's clock may read at local time `local` (epoch seconds).
+    pub fn earliest(&self, local: f64) -> f64 {
+        local + self.offset.unwrap_or(0.0)
+    }
 }
 
 /// What the client knows about one bucket.
@@ -115,6 +132,8 @@ pub struct BucketState {
     window: Option<Window>,
     /// The last slot handed out while spreading requests.
     next_slot: Option<Instant>,
+    /// The server's windows outlive their `Reset` (it rounds down): wait the longer margin.
+    late: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,20 +148,31 @@ impl BucketState {
     pub fn remaining(&self) -> Option<u32> {
         self.window.map(|w| w.remaining)
     }
+
+    fn margin(&self) -> Duration {
+        if self.late { LATE_RESET_MARGIN } else { RESET_MARGIN }
+    }
+
+    /// A fresh state with `window`, keeping what was learned about the server.
+    fn with(&self, window: Option<Window>) -> Self {
+        Self { window, next_slot: None, late: self.late }
+    }
 }
 
 /// The time this request may be sent; counts it against the bucket.
 pub fn reserve(state: &mut BucketState, now: Instant, slow_below: u32) -> Instant {
-    let Some(w) = state.window.as_mut() else {
+    let Some(reset_at) = state.window.map(|w| w.reset_at) else {
         return now;
     };
-    if now >= w.reset_at + RESET_MARGIN {
+    let margin = state.margin();
+    if now >= reset_at + margin {
         // A new window has begun; its figures come with the next answer.
-        *state = BucketState::default();
+        *state = state.with(None);
         return now;
     }
+    let Some(w) = state.window.as_mut() else { return now };
     if w.remaining == 0 {
-        return w.reset_at + RESET_MARGIN;
+        return reset_at + margin;
     }
     let start = state.next_slot.map_or(now, |s| s.max(now));
     let at = if w.remaining < slow_below {
@@ -171,13 +201,14 @@ pub fn observe(state: &mut BucketState, info: RateInfo, now: Instant) {
         }
         // A late answer from an earlier window.
         Some(w) if info.reset_epoch < w.reset_epoch => {}
-        _ => *state = BucketState { window: Some(fresh), next_slot: None },
+        _ => *state = state.with(Some(fresh)),
     }
 }
 
 /// Learns from a 429. A rate-limit 429 empties the window, so the next reservation waits for
-/// its reset (+1 s); a concurrency 429 gets a short backoff instead, one without headers a
-/// longer one (up to 30 s), which is returned.
+/// its reset (and the margin); one whose reset has already passed shows a server that rounds
+/// `Reset` down. A concurrency 429 gets a short backoff instead, one without headers a longer
+/// one (up to 30 s), which is returned.
 pub fn observe_429(
     state: &mut BucketState,
     info: Option<RateInfo>,
@@ -188,7 +219,8 @@ pub fn observe_429(
     match info {
         Some(i) if !i.is_concurrency() => {
             let window = Window { remaining: 0, reset_epoch: i.reset_epoch, reset_at: now + i.reset_in };
-            *state = BucketState { window: Some(window), next_slot: None };
+            let late = state.late || i.reset_in.is_zero();
+            *state = BucketState { late, ..state.with(Some(window)) };
             None
         }
         // Concurrency clears as soon as a request in flight ends.
@@ -216,185 +248,5 @@ pub fn http_date_epoch(text: &str) -> Option<u64> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn info(remaining: u32, reset_epoch: u64, reset_in: u64) -> RateInfo {
-        RateInfo { limit: 100, remaining, reset_epoch, reset_in: Duration::from_secs(reset_in) }
-    }
-
-    #[test]
-    fn http_dates() {
-        assert_eq!(http_date_epoch("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784111777));
-        assert_eq!(http_date_epoch("Sunday, 06-Nov-94 08:49:37 GMT"), None);
-        assert_eq!(http_date_epoch("784111777"), None);
-    }
-
-    #[test]
-    fn buckets_by_path() {
-        assert_eq!(Bucket::of("/api/v1/apps/0oa1/users"), Bucket::Apps);
-        assert_eq!(Bucket::of("/api/v1/apps"), Bucket::Apps);
-        assert_eq!(Bucket::of("/api/v1/groups/00g1/users"), Bucket::Groups);
-        assert_eq!(Bucket::of("/api/v1/users/00u1"), Bucket::Users);
-        assert_eq!(Bucket::of("/api/v1/appsx"), Bucket::Other);
-        assert_eq!(Bucket::of("/.well-known/okta-organization"), Bucket::Other);
-        assert_eq!(Bucket::of("/api/v1/logs"), Bucket::Other);
-    }
-
-    #[test]
-    fn headers_are_read_with_skew_correction() {
-        // The local clock is 1000 s ahead: Reset − Date still gives 10 s.
-        let i = RateInfo::parse(Some("100"), Some("7"), Some("1010"), Some(1000), 2000.0);
-        assert_eq!(i, Some(info(7, 1010, 10)));
-        // Without Date, the local clock.
-        let i = RateInfo::parse(Some("100"), Some("7"), Some("1010"), None, 1005.5);
-        assert_eq!(i.map(|i| i.reset_in), Some(Duration::from_millis(4500)));
-        // A reset in the past is now; an absurd one is capped.
-        let i = RateInfo::parse(Some("100"), Some("0"), Some("900"), Some(1000), 0.0);
-        assert_eq!(i.map(|i| i.reset_in), Some(Duration::ZERO));
-        let i = RateInfo::parse(Some("100"), Some("0"), Some("999999"), Some(1000), 0.0);
-        assert_eq!(i.map(|i| i.reset_in), Some(MAX_RESET_WAIT));
-        assert_eq!(RateInfo::parse(None, Some("7"), Some("1010"), None, 0.0), None);
-        assert_eq!(RateInfo::parse(Some("x"), Some("7"), Some("1010"), None, 0.0), None);
-        let c = RateInfo::parse(Some("0"), Some("0"), Some("1010"), None, 0.0);
-        assert!(c.is_some_and(|c| c.is_concurrency()));
-    }
-
-    #[test]
-    fn room_means_now_and_counts_down() {
-        let now = Instant::now();
-        let mut s = BucketState::default();
-        assert_eq!(reserve(&mut s, now, 5), now);
-        observe(&mut s, info(50, 1060, 60), now);
-        assert_eq!(reserve(&mut s, now, 5), now);
-        assert_eq!(s.remaining(), Some(49));
-    }
-
-    #[test]
-    fn few_left_are_spread_over_the_window() {
-        let now = Instant::now();
-        let mut s = BucketState::default();
-        observe(&mut s, info(4, 1010, 10), now);
-        // (reset − now) / (remaining + 1), from the previous slot on.
-        let slots: Vec<Duration> = (0..4).map(|_| reserve(&mut s, now, 5) - now).collect();
-        assert_eq!(slots, [2, 4, 6, 8].map(Duration::from_secs));
-        // None left: the reset plus the margin.
-        assert_eq!(reserve(&mut s, now, 5) - now, Duration::from_secs(11));
-        assert_eq!(reserve(&mut s, now, 5) - now, Duration::from_secs(11));
-        // After it, a fresh window: send at once.
-        let later = now + Duration::from_secs(11);
-        assert_eq!(reserve(&mut s, later, 5), later);
-        assert_eq!(s.remaining(), None);
-    }
-
-    #[test]
-    fn answers_in_any_order_keep_the_lowest_count() {
-        let now = Instant::now();
-        let mut s = BucketState::default();
-        observe(&mut s, info(9, 1060, 60), now);
-        observe(&mut s, info(7, 1060, 60), now);
-        observe(&mut s, info(8, 1061, 60), now);
-        assert_eq!(s.remaining(), Some(7));
-        // A late answer from the previous window is ignored; a new window replaces.
-        observe(&mut s, info(1, 1000, 0), now);
-        assert_eq!(s.remaining(), Some(7));
-        observe(&mut s, info(99, 1120, 60), now);
-        assert_eq!(s.remaining(), Some(99));
-        // A concurrency answer says nothing about the window.
-        observe(&mut s, RateInfo { limit: 0, remaining: 0, reset_epoch: 1130, reset_in: Duration::ZERO }, now);
-        assert_eq!(s.remaining(), Some(99));
-    }
-
-    #[test]
-    fn a_429_waits_for_the_reset_or_backs_off() {
-        let now = Instant::now();
-        let mut s = BucketState::default();
-        observe(&mut s, info(40, 1060, 60), now);
-        // Okta said 429 even though we thought there was room: believe Okta.
-        assert_eq!(observe_429(&mut s, Some(info(3, 1003, 3)), now, 1, 0.5), None);
-        assert_eq!(reserve(&mut s, now, 5) - now, Duration::from_secs(4));
-        let concurrency = RateInfo { limit: 0, remaining: 0, reset_epoch: 1003, reset_in: Duration::from_secs(3) };
-        let mut s = BucketState::default();
-        assert_eq!(observe_429(&mut s, Some(concurrency), now, 1, 0.5), Some(Duration::from_millis(500)));
-        assert_eq!(observe_429(&mut s, None, now, 3, 0.5), Some(Duration::from_secs(2)));
-        assert_eq!(observe_429(&mut s, Some(concurrency), now, 9, 0.5), Some(Duration::from_secs(4)));
-        // Without headers: longer, up to 30 s.
-        assert_eq!(observe_429(&mut s, None, now, 6, 0.5), Some(Duration::from_secs(16)));
-        assert_eq!(observe_429(&mut s, None, now, 9, 0.5), Some(Duration::from_secs(30)));
-        assert_eq!(reserve(&mut s, now, 5), now);
-    }
-
-    #[test]
-    fn a_429_with_only_a_reset_or_retry_after_waits_for_it() {
-        let at = |i: Option<RateInfo>| i.map(|i| (i.remaining, i.reset_in, i.is_concurrency()));
-        let zero = Some((0, Duration::from_secs(20), false));
-        assert_eq!(at(RateInfo::of_429(Some("1020"), None, Some(1000), 0.0)), zero);
-        assert_eq!(at(RateInfo::of_429(None, Some("20"), Some(1000), 0.0)), zero);
-        assert_eq!(at(RateInfo::of_429(None, Some("20"), None, 1000.0)), zero);
-        // Reset wins over Retry-After; neither, or neither a number: nothing known.
-        assert_eq!(at(RateInfo::of_429(Some("1020"), Some("5"), Some(1000), 0.0)), zero);
-        assert_eq!(RateInfo::of_429(None, None, Some(1000), 0.0), None);
-        assert_eq!(RateInfo::of_429(None, Some("Wed, 21 Oct 2015 07:28:00 GMT"), Some(1000), 0.0), None);
-    }
-
-    #[test]
-    fn backoff_doubles_with_bounded_jitter() {
-        assert_eq!(backoff(0, 0.5), Duration::from_millis(500));
-        assert_eq!(backoff(1, 0.5), Duration::from_secs(1));
-        assert_eq!(backoff(3, 0.5), Duration::from_secs(4));
-        assert_eq!(backoff(0, 0.0), Duration::from_millis(400));
-        assert_eq!(backoff(0, 1.0), Duration::from_millis(600));
-        assert_eq!(backoff(40, 0.5), backoff(8, 0.5));
-    }
-
-    /// A sequential sync against a simulated 100 req/min bucket (windows start at the first
-    /// request, not on the minute; Reset rounded up, Date truncated, 50 ms per request).
-    fn simulate(requests: u32) -> (Duration, u32) {
-        let base = Instant::now();
-        let epoch0 = 1_700_000_000.37_f64;
-        let latency = Duration::from_millis(50);
-        let (mut t, mut window_start, mut used, mut rejected) = (Duration::ZERO, None::<Duration>, 0u32, 0u32);
-        let mut s = BucketState::default();
-        let mut done = 0;
-        while done < requests {
-            t = t.max(reserve(&mut s, base + t, 5) - base);
-            let start = match window_start {
-                Some(w) if t < w + Duration::from_secs(60) => w,
-                _ => {
-                    used = 0;
-                    window_start = Some(t);
-                    t
-                }
-            };
-            let reset_epoch = (epoch0 + start.as_secs_f64() + 60.0).ceil() as u64;
-            let date = (epoch0 + t.as_secs_f64()).floor() as u64;
-            let ok = used < 100;
-            used += u32::from(ok);
-            let i = RateInfo {
-                limit: 100,
-                remaining: 100 - used,
-                reset_epoch,
-                reset_in: Duration::from_secs(reset_epoch - date),
-            };
-            t += latency;
-            if ok {
-                observe(&mut s, i, base + t);
-                done += 1;
-            } else {
-                rejected += 1;
-                let _ = observe_429(&mut s, Some(i), base + t, rejected, 0.5);
-            }
-        }
-        (t, rejected)
-    }
-
-    #[test]
-    fn a_paced_sync_stays_within_a_tenth_of_the_floor_without_429s() {
-        for requests in [150, 300, 520] {
-            let floor = Duration::from_secs(u64::from(requests) * 60 / 100);
-            let (took, rejected) = simulate(requests);
-            assert_eq!(rejected, 0, "{requests} requests");
-            assert!(took <= floor.mul_f64(1.1), "{requests} requests took {took:?}, floor {floor:?}");
-        }
-    }
-}
+#[path = "pacing_tests.rs"]
+mod tests;
