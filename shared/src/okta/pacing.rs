@@ -161,18 +161,17 @@ impl BucketState {
 
 /// The time this request may be sent; counts it against the bucket.
 pub fn reserve(state: &mut BucketState, now: Instant, slow_below: u32) -> Instant {
-    let Some(reset_at) = state.window.map(|w| w.reset_at) else {
+    let margin = state.margin();
+    let Some(w) = state.window.as_mut() else {
         return now;
     };
-    let margin = state.margin();
-    if now >= reset_at + margin {
+    if now >= w.reset_at + margin {
         // A new window has begun; its figures come with the next answer.
         *state = state.with(None);
         return now;
     }
-    let Some(w) = state.window.as_mut() else { return now };
     if w.remaining == 0 {
-        return reset_at + margin;
+        return w.reset_at + margin;
     }
     let start = state.next_slot.map_or(now, |s| s.max(now));
     let at = if w.remaining < slow_below {
