@@ -2,7 +2,7 @@
 //! [`pacing`]), retried on 429/5xx/timeouts within bounds, and never sent off the org's origin.
 
 use super::error::ErrorBody;
-use super::model::{AppGroup, AppUser, Group, Member, OrgMetadata, Page};
+use super::model::{AppGroup, AppUser, Group, Member, OrgMetadata, Page, User};
 use super::pacing::{self, Bucket, BucketState, RateInfo, ServerClock};
 use super::url::okta_id;
 use super::{ApiToken, BucketCounts, OktaError, OrgUrl, Stats, link};
@@ -35,7 +35,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_in_flight: 4, slow_below: 5, retries: 4, request_timeout: Duration::from_secs(30) }
+        Self { max_in_flight: 4, slow_below: 5, retries: 6, request_timeout: Duration::from_secs(30) }
     }
 }
 
@@ -191,6 +191,13 @@ impl OktaClient {
         let uri = self.inner.org.join(&format!("/api/v1/groups/{}", okta_id("group id", group_id)?))?;
         let (_, body) = self.get(&uri, true).await?;
         decode(&body, "group")
+    }
+
+    /// One Okta user (`GET /api/v1/users/{id}`), for an app user listed without it embedded.
+    pub async fn user(&self, user_id: &str) -> Result<User, OktaError> {
+        let uri = self.inner.org.join(&format!("/api/v1/users/{}", okta_id("user id", user_id)?))?;
+        let (_, body) = self.get(&uri, true).await?;
+        decode(&body, "user")
     }
 
     /// A group's members (the spec's recommended page size, 200).

@@ -1,8 +1,10 @@
 //! Okta app users and groups → SCIM resources (issue 11's mapping). Pure.
 //!
 //! The source is the Okta user profile (`_embedded.user.profile`); an app-profile attribute of
-//! the same name overrides it when it holds a non-blank string (app profiles hold only what
-//! the app's profile schema defines; Axis-style setups put the attributes there). userName is
+//! the same name overrides it when it is not null (issue 11: "a non-null app-profile value
+//! overriding it"; a number or boolean is taken as its text, and a blank string overrides too,
+//! leaving the attribute out). App profiles hold only what the app's profile schema defines;
+//! Axis-style setups put the attributes there. userName is
 //! the Okta user's `login` (not an app-profile attribute); externalId is the Okta user id.
 
 use super::OktaError;
@@ -50,8 +52,10 @@ pub fn pulled_user(u: &AppUser) -> Result<PulledUser, OktaError> {
         })?,
     };
     let profile = user.map(|okta| &okta.profile);
-    let attr =
-        |key: &str, base: Option<&String>| from_app(&u.profile, key).or_else(|| non_blank(base.map(String::as_str)));
+    let attr = |key: &str, base: Option<&String>| match from_app(&u.profile, key) {
+        Some(app) => non_blank(Some(&app)),
+        None => non_blank(base.map(String::as_str)),
+    };
     let display = attr("displayName", profile.and_then(|p| p.display_name.as_ref()));
     let given_name = attr("firstName", profile.and_then(|p| p.first_name.as_ref()));
     let family_name = attr("lastName", profile.and_then(|p| p.last_name.as_ref()));
@@ -72,10 +76,15 @@ pub fn pulled_user(u: &AppUser) -> Result<PulledUser, OktaError> {
     })
 }
 
-/// An app-profile string that says something; null, blank or non-string values do not
-/// override the Okta profile.
+/// An app-profile value as text, if it overrides the Okta profile: null, absent, or a list or
+/// object (not a value these attributes can take) do not.
 fn from_app(app: &Map<String, Value>, key: &str) -> Option<String> {
-    non_blank(app.get(key).and_then(Value::as_str))
+    match app.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Null | Value::Array(_) | Value::Object(_) => None,
+    }
 }
 
 fn non_blank(s: Option<&str>) -> Option<String> {
@@ -141,7 +150,7 @@ mod tests {
     #[test]
     fn app_profile_overrides_and_nulls_do_not() {
         let u = app_user(json!({"id":"00u1","status":"ACTIVE",
-            "profile":{"displayName":null,"firstName":"Sammy","lastName":"  ","department":"Sales","division":7},
+            "profile":{"displayName":null,"firstName":"Sammy","lastName":null,"department":"Sales","division":7},
             "_embedded":{"user":{"id":"00u1","status":"ACTIVE","profile":{"login":"sam@acme.example","firstName":"Sam",
               "lastName":"Smith","email":"sam@acme.example","department":"Eng","division":"R&D","displayName":" "}}}}));
         let p = pulled_user(&u).unwrap();
@@ -156,9 +165,21 @@ mod tests {
                 family_name: Some("Smith".into()),
                 email: Some("sam@acme.example".into()),
                 department: Some("Sales".into()),
-                division: Some("R&D".into()),
+                // A number in the app profile overrides as its text.
+                division: Some("7".into()),
                 active: true,
             }
+        );
+        // A blank app-profile value is not null: it overrides, and the attribute is left out
+        // (displayName then falls back to first + last).
+        let u = app_user(json!({"id":"00u1","status":"ACTIVE",
+            "profile":{"displayName":" ","lastName":"","department":false,"division":["x"]},
+            "_embedded":{"user":{"id":"00u1","profile":{"login":"a@x","firstName":"Ann","lastName":"Bell",
+              "displayName":"Okta Name","department":"Eng","division":"R&D"}}}}));
+        let p = pulled_user(&u).unwrap();
+        assert_eq!(
+            (p.display_name.as_deref(), p.family_name, p.department.as_deref(), p.division.as_deref()),
+            (Some("Ann"), None, Some("false"), Some("R&D"))
         );
     }
 

@@ -1,7 +1,7 @@
 //! A tenant's Okta integration: where its org is, which application, how often to pull, and
 //! the API token (kept apart, in its own vault). Configuration rules, each enforced with
 //! nothing written when it fails: the tenant is in `okta_api` mode; one integration per
-//! tenant; one Okta org provisions one tenant only — the org claim item is written in the
+//! tenant (configured again only for the same application of the same org); one Okta org provisions one tenant only — the org claim item is written in the
 //! same transaction as the integration, so of two concurrent configures of one org exactly
 //! one wins.
 
@@ -122,12 +122,15 @@ impl Integrations {
             )));
         }
         let existing = self.get_versioned(t).await?;
+        // Configuring again is for the same application of the same org (a new token, the
+        // org's other domain name, another interval); anything else is a second integration.
         if let Some((old, _)) = &existing
-            && old.org_id != new.org_id
+            && (old.org_id != new.org_id || old.app_id != new.app_id)
         {
             return Err(PullError::Refused(format!(
-                "tenant {t} already has an Okta integration (org {} at {}); a tenant has one: disable it first",
-                old.org_id, old.domain
+                "tenant {t} already has an Okta integration (application {} of org {} at {}); a tenant has one: \
+                 disable it first",
+                old.app_id, old.org_id, old.domain
             )));
         }
         // The token is stored first: an integration is never visible without its token.

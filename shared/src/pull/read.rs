@@ -6,7 +6,7 @@
 use super::PullError;
 use super::checkpoint::{self, SeenGroup, SeenUser, Snapshot};
 use crate::domain::TenantId;
-use crate::okta::{self, OktaClient, OktaError};
+use crate::okta::{self, AppUser, OktaClient, OktaError};
 use crate::store::Table;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -95,7 +95,19 @@ async fn read_users(
     while !*done {
         let page = client.app_users(app_id, next.as_deref()).await?;
         let before = users.len();
-        for au in &page.items {
+        for listed in &page.items {
+            // `expand` is optional for a server: without the Okta user embedded (its login,
+            // profile and status), it is asked for, from the users bucket.
+            let fetched = match &listed.embedded_user {
+                Some(_) => None,
+                None => match client.user(&listed.id).await {
+                    Ok(user) => Some(AppUser { embedded_user: Some(user), ..listed.clone() }),
+                    // Deleted since the listing: no longer assigned.
+                    Err(OktaError::NotFound { .. }) => continue,
+                    Err(e) => return Err(e.into()),
+                },
+            };
+            let au = fetched.as_ref().unwrap_or(listed);
             match okta::map::pulled_user(au) {
                 Ok(p) => users.push(SeenUser {
                     okta_id: p.okta_id.clone(),

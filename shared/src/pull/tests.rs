@@ -87,8 +87,16 @@ async fn configuration_rules_hold_and_leave_nothing_behind() {
     assert!(i.get(&id(loser)).await.unwrap().is_none());
     assert_eq!(invariants::check(i, &all).await, Vec::<String>::new());
 
-    // One integration per tenant; re-configuring the same org (a new token) is fine.
+    // One integration per tenant: another org, or another application of the same org, is
+    // refused with nothing written; re-configuring the same application (a new token) is fine.
     assert!(matches!(i.configure(&s.tenants, &id(winner), new("00oOrg2")).await, Err(PullError::Refused(_))));
+    let other_app =
+        NewIntegration { app_id: "0oaOtherApp0000000002".into(), token: "00other".into(), ..new("00oOrg1") };
+    assert!(
+        matches!(i.configure(&s.tenants, &id(winner), other_app).await, Err(PullError::Refused(m)) if m.contains("disable"))
+    );
+    assert_eq!(i.token(&id(winner)).await.unwrap().as_deref(), Some("00secret-token"));
+    assert_ne!(i.get(&id(winner)).await.unwrap().map(|x| x.app_id).as_deref(), Some("0oaOtherApp0000000002"));
     let again = NewIntegration { token: "00new-token".into(), ..new("00oOrg1") };
     i.configure(&s.tenants, &id(winner), again).await.unwrap();
     assert_eq!(i.token(&id(winner)).await.unwrap().as_deref(), Some("00new-token"));
@@ -227,5 +235,58 @@ async fn an_odd_directory_syncs_and_loses_no_one() {
     assert_eq!(third.groups_deleted, 1, "{third}");
     let groups = s.directory.all(&pull, Resource::Group).await.unwrap();
     assert!(groups.iter().all(|g| g.external_id() != Some(gone.as_str())));
+    double.stop().await;
+}
+
+/// A server that ignores `expand` (the spec makes `_embedded` optional): each app user's Okta
+/// user and each app group's group is asked for, and mapped as if it had been embedded —
+/// the login as userName, the Okta user's status included.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_embeds_nothing_is_asked_for_each_user_and_group() {
+    use crate::domain::Resource;
+    use crate::pull::sync::{Outcome, RunOptions};
+    use serde_json::json;
+
+    let dir = tempfile::tempdir().unwrap();
+    let s = services(dir.path()).await;
+    let o =
+        okta_double::Options { tokens: vec![DOUBLE_TOKEN.into()], no_expand: true, ..okta_double::Options::default() };
+    let double = okta_double::Double::start(o).await.unwrap();
+    double.with(|d| *d = okta_double::Directory::generate(30, 3, 5));
+    tenant(&s, "bare", Mode::OktaApi).await;
+    let t = id("bare");
+    configured(&s, &t, &double).await;
+    let puller = s.puller().unwrap();
+    double.reset_requests();
+    let Outcome::Synced(first) = puller.sync(&t, &RunOptions::default()).await.unwrap() else { panic!("not synced") };
+    assert_eq!((first.created, first.groups_created), (30, 3), "{first}");
+    let r = double.requests();
+    assert_eq!((r.path("/api/v1/users/{id}"), r.path("/api/v1/groups/{groupId}")), (30, 3));
+
+    // The Okta login changes (the app's credentials.userName does not), and another user is
+    // suspended in Okta (only the Okta user says so).
+    let (renamed, suspended) = double.with(|d| {
+        let ids: Vec<String> = d.app_users().map(|(id, _)| id.clone()).take(2).collect();
+        d.update_profile(&ids[0], "login", json!("renamed.user@example.com")).unwrap();
+        d.set_user_status(&ids[1], okta_double::UserStatus::Suspended).unwrap();
+        (ids[0].clone(), ids[1].clone())
+    });
+    let Outcome::Synced(second) = puller.sync(&t, &RunOptions::default()).await.unwrap() else { panic!("not synced") };
+    assert_eq!((second.updated, second.deactivated), (1, 1), "{second}");
+    let users = s.directory.all(&puller_caller(&t), Resource::User).await.unwrap();
+    let by = |x: &str| users.iter().find(|u| u.external_id() == Some(x)).unwrap();
+    assert_eq!(by(&renamed).attrs["userName"], json!("renamed.user@example.com"));
+    assert_eq!(by(&suspended).attrs["active"], json!(false));
+    let groups = s.directory.all(&puller_caller(&t), Resource::Group).await.unwrap();
+    let names: std::collections::BTreeSet<String> = double.with(|d| {
+        d.app_groups().map(|(g, _)| d.group(g).unwrap().profile["name"].as_str().unwrap().to_owned()).collect()
+    });
+    assert_eq!(
+        groups
+            .iter()
+            .map(|g| g.attrs["displayName"].as_str().unwrap().to_owned())
+            .collect::<std::collections::BTreeSet<_>>(),
+        names
+    );
     double.stop().await;
 }

@@ -90,6 +90,9 @@ pub struct Options {
     pub joined_links: bool,
     /// `_links.alternate.href` of the well-known document (a custom domain); the base URL if none.
     pub alternate: Option<String>,
+    /// Ignore `expand` on the app listings, as a server may (the spec makes `_embedded`
+    /// optional): app users and app groups come without the user or group embedded.
+    pub no_expand: bool,
 }
 
 impl Default for Options {
@@ -109,6 +112,7 @@ impl Default for Options {
             other_limit: 600,
             concurrency: 75,
             joined_links: false,
+            no_expand: false,
             alternate: None,
         }
     }
@@ -145,6 +149,7 @@ impl Double {
             app_id: o.app_id,
             alternate: o.alternate,
             joined_links: o.joined_links,
+            no_expand: o.no_expand,
             concurrency: o.concurrency,
             tokens: Mutex::new(tokens),
             directory: Mutex::new(Directory::new(0)),

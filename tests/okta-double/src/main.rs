@@ -7,7 +7,7 @@ use std::time::Duration;
 
 const USAGE: &str = "usage: okta-double [--listen ADDR] [--users N] [--groups M] [--seed S] [--token T]... \
 [--token-without-apps T]... [--app-id ID] [--org-id ID] [--alternate URL] [--apps-limit N] [--groups-limit N] \
-[--users-limit N] [--other-limit N] [--concurrency N] [--window-seconds S] [--joined-links]";
+[--users-limit N] [--other-limit N] [--concurrency N] [--window-seconds S] [--joined-links] [--no-expand]";
 
 struct Args {
     options: Options,
@@ -46,6 +46,7 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
                 o.window = Duration::try_from_secs_f64(s).map_err(|e| format!("--window-seconds: {e}"))?;
             }
             "--joined-links" => o.joined_links = true,
+            "--no-expand" => o.no_expand = true,
             "--help" | "-h" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }

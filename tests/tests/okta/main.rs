@@ -135,15 +135,25 @@ pub fn nth(d: &Double, i: usize) -> String {
     d.with(|dir| dir.users().find(|u| u.profile["employeeNumber"] == number.as_str()).unwrap().id.clone())
 }
 
+/// A profile value as text (null, a list or an object: none).
 fn text(m: &Map<String, Value>, key: &str) -> Option<String> {
-    m.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
+    match m.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
 }
 
-/// Issue 11's mapping, stated on its own: the Okta profile, a non-blank app-profile value
-/// winning; displayName falls back to "First Last"; inactive when the assignment or the
-/// Okta user is switched off.
+fn non_blank(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+/// Issue 11's mapping, stated on its own: the Okta profile, a non-null app-profile value
+/// overriding it; blank is absent; displayName falls back to "First Last"; inactive when the
+/// assignment or the Okta user is switched off.
 pub fn expected_user(user: &User, au: &AppUser) -> Value {
-    let attr = |k: &str| text(&au.profile, k).or_else(|| text(&user.profile, k));
+    let attr = |k: &str| non_blank(text(&au.profile, k).or_else(|| text(&user.profile, k)));
     let (first, last) = (attr("firstName"), attr("lastName"));
     let joined = format!("{} {}", first.clone().unwrap_or_default(), last.clone().unwrap_or_default());
     let display = attr("displayName").or_else(|| Some(joined.trim().to_owned()).filter(|s| !s.is_empty()));

@@ -15,6 +15,8 @@ pub struct Call<'a> {
     pub raw_query: Option<&'a str>,
     /// False for a token whose role cannot read apps.
     pub apps_allowed: bool,
+    /// The listings embed nothing, whatever `expand` asks (`Options::no_expand`).
+    pub no_expand: bool,
 }
 
 pub struct Answer {
@@ -182,7 +184,7 @@ where
 fn app_users(site: &Site<'_>, d: &Directory, call: &Call<'_>, q: &Query) -> Result<Answer, OktaError> {
     let limit = limit(q, 50, 1, 500)?;
     let after = after(q)?;
-    let expand = q.get("expand") == Some("user");
+    let expand = q.get("expand") == Some("user") && !call.no_expand;
     let prefix = q.get("q").map(str::to_lowercase);
     let (items, next) = page(d.app_users_after(after.as_deref()).map(|(id, _)| id), limit, |id| {
         let Some(a) = d.app_user(id) else { return Ok(None) };
@@ -203,7 +205,7 @@ fn app_users(site: &Site<'_>, d: &Directory, call: &Call<'_>, q: &Query) -> Resu
 fn app_groups(site: &Site<'_>, d: &Directory, call: &Call<'_>, q: &Query) -> Result<Answer, OktaError> {
     let limit = limit(q, 20, 20, 200)?;
     let after = after(q)?;
-    let expand = q.get("expand") == Some("group");
+    let expand = q.get("expand") == Some("group") && !call.no_expand;
     let prefix = q.get("q").map(str::to_lowercase);
     let (items, next) = page(d.app_groups_after(after.as_deref()).map(|(id, _)| id), limit, |id| {
         let Some(a) = d.app_group(id) else { return Ok(None) };

@@ -56,6 +56,8 @@ pub struct State {
     pub app_id: String,
     pub alternate: Option<String>,
     pub joined_links: bool,
+    /// See `Options::no_expand`.
+    pub no_expand: bool,
     pub concurrency: u32,
     pub tokens: Mutex<Tokens>,
     pub directory: Mutex<Directory>,
@@ -160,7 +162,7 @@ fn answer(state: &State, req: &Request<Incoming>, path: &str, token: Option<&str
             _ => return Err(OktaError::invalid_token()),
         }
     }
-    let call = api::Call { path, raw_query: req.uri().query(), apps_allowed };
+    let call = api::Call { path, raw_query: req.uri().query(), apps_allowed, no_expand: state.no_expand };
     api::route(state, &call)
 }
 
