@@ -4,11 +4,11 @@
 //! the same name overrides it when it is not null (issue 11: "a non-null app-profile value
 //! overriding it"; a number or boolean is taken as its text, and a blank string overrides too,
 //! leaving the attribute out). App profiles hold only what the app's profile schema defines;
-//! Axis-style setups put the attributes there. userName is
-//! the Okta user's `login` (not an app-profile attribute); externalId is the Okta user id.
+//! Axis-style setups put the attributes there. userName is the Okta user's `login` (not an
+//! app-profile attribute); externalId is the Okta user id.
 
 use super::OktaError;
-use super::model::{AppUser, Group};
+use super::model::{AppUser, Group, profile_text};
 use crate::scim::schema::{ENTERPRISE_SCHEMA, USER_SCHEMA};
 use serde_json::{Map, Value, json};
 
@@ -76,15 +76,10 @@ pub fn pulled_user(u: &AppUser) -> Result<PulledUser, OktaError> {
     })
 }
 
-/// An app-profile value as text, if it overrides the Okta profile: null, absent, or a list or
-/// object (not a value these attributes can take) do not.
+/// An app-profile value as text, if it overrides the Okta profile: read as the Okta
+/// profile's attributes are, so null, absent, a list or an object do not.
 fn from_app(app: &Map<String, Value>, key: &str) -> Option<String> {
-    match app.get(key)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Null | Value::Array(_) | Value::Object(_) => None,
-    }
+    app.get(key).cloned().and_then(profile_text)
 }
 
 fn non_blank(s: Option<&str>) -> Option<String> {

@@ -231,16 +231,21 @@ impl From<RawOrgMetadata> for OrgMetadata {
 
 /// A profile attribute as text: a string as sent, a number or boolean in its JSON form, and
 /// null, an array or an object as nothing (no single text says what they mean).
-fn text<'de, D>(d: D) -> Result<Option<String>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-{
-    Ok(match Value::deserialize(d)? {
+pub fn profile_text(v: Value) -> Option<String> {
+    match v {
         Value::String(s) => Some(s),
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
         Value::Null | Value::Array(_) | Value::Object(_) => None,
-    })
+    }
+}
+
+/// [`profile_text`] as a field's deserializer.
+fn text<'de, D>(d: D) -> Result<Option<String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Ok(profile_text(Value::deserialize(d)?))
 }
 
 /// A member of a group (`GET /api/v1/groups/{groupId}/users`): only its id is used (whether

@@ -1,9 +1,9 @@
 //! A tenant's Okta integration: where its org is, which application, how often to pull, and
 //! the API token (kept apart, in its own vault). Configuration rules, each enforced with
 //! nothing written when it fails: the tenant is in `okta_api` mode; one integration per
-//! tenant (configured again only for the same application of the same org); one Okta org provisions one tenant only — the org claim item is written in the
-//! same transaction as the integration, so of two concurrent configures of one org exactly
-//! one wins.
+//! tenant (configured again only for the same application of the same org); one Okta org
+//! provisions one tenant only — the org claim item is written in the same transaction as the
+//! integration, so of two concurrent configures of one org exactly one wins.
 
 use super::state::{self, SyncState};
 use super::{MAX_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS, PullError, PullResult};
