@@ -245,9 +245,12 @@ async fn apply_groups(
 ) -> PullResult<()> {
     let existing = by_external_id(dir, t, Resource::Group).await?;
     let seen: HashSet<&str> = snap.groups.iter().map(|g| g.okta_id.as_str()).collect();
+    // Assigned without a name: left as they are (or not created), members included.
+    let unnamed: HashSet<&str> = snap.unnamed.iter().map(String::as_str).filter(|x| !seen.contains(x)).collect();
+    counts.groups_skipped += unnamed.len() as u64;
     // Groups no longer assigned go first: their names are free for the renames and new groups.
     for (x, s) in &existing {
-        if !seen.contains(x.as_str()) {
+        if !seen.contains(x.as_str()) && !unnamed.contains(x.as_str()) {
             dir.delete(t, Resource::Group, &s.id, None).await?;
             checkpoint::drop_memo(table, &t.tenant, x).await?;
             counts.groups_deleted += 1;

@@ -50,6 +50,10 @@ pub struct Snapshot {
     /// Assigned users the read could not map (no login): neither written nor deactivated.
     #[serde(default)]
     pub unmapped: Vec<String>,
+    /// Assigned groups without a name (`profile.name` missing or blank): neither written nor
+    /// deleted, their members left as they were.
+    #[serde(default)]
+    pub unnamed: Vec<String>,
 }
 
 impl Snapshot {

@@ -67,15 +67,28 @@ pub async fn read(
     seen: &Seen,
     pages_to: Pages,
 ) -> Result<(), ReadError> {
-    let Snapshot { users, users_next, users_done, groups, groups_next, groups_done, members_done, pages, unmapped } =
-        snap;
+    let Snapshot {
+        users,
+        users_next,
+        users_done,
+        groups,
+        groups_next,
+        groups_done,
+        members_done,
+        pages,
+        unmapped,
+        unnamed,
+    } = snap;
     let users_half = read_users(client, t, app_id, users, unmapped, users_next, users_done, seen, pages_to);
-    let groups_half = read_groups(client, table, t, app_id, groups, groups_next, groups_done, members_done, seen);
+    let groups_half =
+        read_groups(client, table, t, app_id, groups, unnamed, groups_next, groups_done, members_done, seen);
     let (u, g) = tokio::join!(users_half, groups_half);
     *pages = seen.pages.load(Ordering::Relaxed);
     u.and(g)?;
     dedupe(users, |u| &u.okta_id);
     dedupe(groups, |g| &g.okta_id);
+    unnamed.sort_unstable();
+    unnamed.dedup();
     Ok(())
 }
 
@@ -168,6 +181,7 @@ async fn read_groups(
     t: &TenantId,
     app_id: &str,
     groups: &mut Vec<SeenGroup>,
+    unnamed: &mut Vec<String>,
     next: &mut Option<String>,
     done: &mut bool,
     members_done: &mut usize,
@@ -188,8 +202,11 @@ async fn read_groups(
                 },
             };
             let group = fetched.as_ref().or(g.group.as_ref());
+            // A SCIM group must have a displayName: without one it is left as it is.
             let Some(name) = group.and_then(okta::map::scim_group_name) else {
-                return Err(OktaError::BadResponse(format!("Okta group {} has no profile.name", g.id)).into());
+                tracing::warn!(tenant = %t, group = g.id, "Okta group has no profile.name: left as it is");
+                unnamed.push(g.id.clone());
+                continue;
             };
             let lmu = group.and_then(|x| x.last_membership_updated.clone());
             groups.push(SeenGroup { okta_id: g.id.clone(), name, last_membership_updated: lmu });

@@ -51,8 +51,9 @@ pub struct Counts {
     pub groups_deleted: u64,
     pub members_added: u64,
     pub members_removed: u64,
-    /// Okta groups left out because their name is another group's in Inlet (displayName is
-    /// unique per tenant): two Okta groups of one name, or names swapped in one run.
+    /// Okta groups left out, or left as they were: without a name (`profile.name`), or with
+    /// one another group holds in Inlet (displayName is unique per tenant): two Okta groups
+    /// of one name, or names swapped in one run.
     #[serde(default)]
     pub groups_skipped: u64,
 }
@@ -74,7 +75,7 @@ impl std::fmt::Display for Counts {
             self.members_removed
         )?;
         if self.groups_skipped > 0 {
-            write!(f, "; {} groups skipped (name taken)", self.groups_skipped)?;
+            write!(f, "; {} groups skipped (no name, or the name taken)", self.groups_skipped)?;
         }
         Ok(())
     }

@@ -238,6 +238,62 @@ async fn an_odd_directory_syncs_and_loses_no_one() {
     double.stop().await;
 }
 
+/// Assigned groups without a name (SCIM requires a displayName): a known one is kept as it
+/// was, members included, a new one is not created, and the sync still ends Synced.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_group_without_a_name_is_left_as_it_was() {
+    use crate::domain::Resource;
+    use crate::pull::sync::{Outcome, RunOptions};
+    use serde_json::json;
+
+    let dir = tempfile::tempdir().unwrap();
+    let s = services(dir.path()).await;
+    let (t, double) = okta_tenant(&s, "unnamed", okta_double::Directory::generate(20, 2, 7)).await;
+    configured(&s, &t, &double).await;
+    let puller = s.puller().unwrap();
+    let o = RunOptions::default();
+    let Outcome::Synced(first) = puller.sync(&t, &o).await.unwrap() else { panic!("not synced") };
+    assert_eq!(first.groups_created, 2, "{first}");
+    let pull = puller_caller(&t);
+    let before = s.directory.all(&pull, Resource::Group).await.unwrap();
+
+    let active: Vec<String> = s
+        .directory
+        .all(&pull, Resource::User)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|u| u.attrs["active"] == json!(true))
+        .filter_map(|u| u.external_id().map(str::to_owned))
+        .collect();
+    let (known, new) = double.with(|d| {
+        let known = d.app_groups().next().map(|(g, _)| g.clone()).unwrap();
+        let outsider = active.iter().find(|u| !d.groups_of(u).contains(&known.as_str())).cloned();
+        d.set_group_profile(&known, "name", json!("  ")).unwrap();
+        d.add_member(&known, &outsider.unwrap()).unwrap();
+        let new = d.add_group("Later", "");
+        d.set_group_profile(&new, "name", serde_json::Value::Null).unwrap();
+        d.assign_group(&new).unwrap();
+        (known, new)
+    });
+    let Outcome::Synced(second) = puller.sync(&t, &o).await.unwrap() else { panic!("not synced") };
+    assert_eq!((second.groups_created, second.groups_deleted, second.groups_skipped), (0, 0, 2), "{second}");
+    assert_eq!(second.members_added + second.members_removed, 0, "{second}");
+    assert!(second.to_string().contains("2 groups skipped"), "{second}");
+    let after = s.directory.all(&pull, Resource::Group).await.unwrap();
+    assert!(after.iter().all(|g| g.external_id() != Some(new.as_str())));
+    let was = before.iter().find(|g| g.external_id() == Some(known.as_str())).unwrap();
+    let is = after.iter().find(|g| g.external_id() == Some(known.as_str())).unwrap();
+    assert_eq!((&is.attrs["displayName"], is.version), (&was.attrs["displayName"], was.version));
+    assert_eq!(invariants::check(&s.integrations, std::slice::from_ref(&t)).await, Vec::<String>::new());
+
+    // Named again: synced as any group, the member added meanwhile included.
+    double.with(|d| d.set_group_profile(&known, "name", json!("Renamed")).unwrap());
+    let Outcome::Synced(third) = puller.sync(&t, &o).await.unwrap() else { panic!("not synced") };
+    assert_eq!((third.groups_updated, third.members_added, third.groups_skipped), (1, 1, 1), "{third}");
+    double.stop().await;
+}
+
 /// A server that ignores `expand` (the spec makes `_embedded` optional): each app user's Okta
 /// user and each app group's group is asked for, and mapped as if it had been embedded —
 /// the login as userName, the Okta user's status included.
