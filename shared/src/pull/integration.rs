@@ -3,8 +3,10 @@
 //! nothing written when it fails: the tenant is in `okta_api` mode; one integration per
 //! tenant (configured again only for the same application of the same org); one Okta org
 //! provisions one tenant only — the org claim item is written in the same transaction as the
-//! integration, so of two concurrent configures of one org exactly one wins.
+//! integration, so of two concurrent configures of one org exactly one wins. The token is
+//! written under the tenant's hold (`hold`), so it always belongs to the integration recorded.
 
+use super::hold::{self, Hold};
 use super::state::{self, SyncState};
 use super::{MAX_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS, PullError, PullResult};
 use crate::domain::TenantId;
@@ -110,8 +112,21 @@ impl Integrations {
         Ok(self.vault.put(t.as_str(), &body, Expect::Any).await?)
     }
 
-    /// Records a checked integration (see the module notes for the rules).
+    /// Records a checked integration (see the module notes for the rules), under the
+    /// tenant's hold (`hold`).
     pub async fn configure(&self, tenants: &Tenants, t: &TenantId, new: NewIntegration) -> PullResult<Integration> {
+        let h = hold::take(self.table.as_ref(), t).await?;
+        let r = self.configure_held(tenants, t, new, &h).await;
+        hold::settle(self.table.as_ref(), t, h, r).await
+    }
+
+    async fn configure_held(
+        &self,
+        tenants: &Tenants,
+        t: &TenantId,
+        new: NewIntegration,
+        h: &Hold,
+    ) -> PullResult<Integration> {
         check_interval(new.interval_seconds)?;
         check_app_id(&new.app_id)?;
         let tenant = tenants.show(t).await?;
@@ -133,7 +148,9 @@ impl Integrations {
                 old.app_id, old.org_id, old.domain
             )));
         }
-        // The token is stored first: an integration is never visible without its token.
+        // The token is stored first: an integration is never visible without its token. Under
+        // the hold no one else writes it, so what was there can be put back.
+        let previous = self.vault.get(t.as_str()).await?;
         self.put_token(t, &new.token).await?;
         let at = now();
         let created = existing.as_ref().map_or_else(|| at.clone(), |(old, _)| old.created.clone());
@@ -165,19 +182,23 @@ impl Integrations {
             ],
         };
         writes.push(state::write(t, &state, state_version)?);
-        match self.table.transact(writes).await {
-            Ok(()) => Ok(integration),
-            Err(StoreError::ConditionFailed { index: 1 }) => {
-                // Refused: the token stored above must not outlive the refusal, unless a
-                // concurrent configure of this tenant won (the vault has no delete: blank it).
-                if self.get(t).await?.is_none() {
-                    self.put_token(t, "").await?;
-                }
-                Err(self.org_taken(&claim, &integration.org_id).await)
-            }
-            Err(StoreError::ConditionFailed { .. }) => Err(PullError::Busy),
-            Err(e) => Err(e.into()),
+        writes.push(hold::still_held(h));
+        let held_at = writes.len() - 1;
+        let refused = match self.table.transact(writes).await {
+            Ok(()) => return Ok(integration),
+            // The hold lapsed and another caller has it: the vault is that one's now.
+            Err(StoreError::ConditionFailed { index }) if index == held_at => return Err(PullError::Busy),
+            Err(StoreError::ConditionFailed { index: 1 }) => self.org_taken(&claim, &integration.org_id).await,
+            Err(StoreError::ConditionFailed { .. }) => PullError::Busy,
+            Err(e) => e.into(),
+        };
+        // The token stored above must not outlive the refusal (the vault has no delete: a
+        // tenant that had none gets a blank one).
+        match previous {
+            Some(doc) => self.vault.put(t.as_str(), &doc.body, Expect::Any).await?,
+            None => self.put_token(t, "").await?,
         }
+        Err(refused)
     }
 
     async fn org_taken(&self, claim: &Key, org: &str) -> PullError {
@@ -193,6 +214,12 @@ impl Integrations {
     /// Turns the pull off: the integration, its org claim and its place in the due list go in
     /// one transaction (the status stays readable), and the token is blanked.
     pub async fn disable(&self, t: &TenantId) -> PullResult<()> {
+        let h = hold::take(self.table.as_ref(), t).await?;
+        let r = self.disable_held(t, &h).await;
+        hold::settle(self.table.as_ref(), t, h, r).await
+    }
+
+    async fn disable_held(&self, t: &TenantId, h: &Hold) -> PullResult<()> {
         let Some((integration, version)) = self.get_versioned(t).await? else {
             return Err(PullError::NotConfigured(t.to_string()));
         };
@@ -204,6 +231,7 @@ impl Integrations {
             Write::Delete { key: keys::okta_config(t.as_str()), cond: Condition::Version(version) },
             Write::Delete { key: keys::okta_org_claim(&integration.org_id), cond: Condition::None },
             state::write(t, &state, state_version)?,
+            hold::still_held(h),
         ];
         match self.table.transact(writes).await {
             Ok(()) => {}

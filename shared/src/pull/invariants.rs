@@ -57,6 +57,16 @@ pub async fn check(integrations: &Integrations, tenants: &[TenantId]) -> Vec<Str
             None if listed > 0 => out.push(format!("{t}: not configured but in the due list")),
             None => {}
         }
+        // The vault's token belongs to the integration recorded (`hold`): none outlives it.
+        match (&integration, integrations.token(t).await) {
+            (Some(_), Ok(None)) => out.push(format!("{t}: configured without a token")),
+            (None, Ok(Some(_))) => out.push(format!("{t}: an Okta token kept without an integration")),
+            (_, Err(e)) => out.push(format!("{t}: token unreadable: {e}")),
+            _ => {}
+        }
+        if !matches!(table.get(&keys::okta_hold(t.as_str())).await, Ok(None)) {
+            out.push(format!("{t}: the integration's hold was not released"));
+        }
         if let Ok(Some((s, _))) = state::read(table, t).await
             && let Some(c) = &s.checkpoint
         {

@@ -3,7 +3,8 @@
 //! directory. This layer sits beside the SCIM API, above the domain: it writes through
 //! [`crate::domain::Directory`] like any client, and reads Okta through [`crate::okta`].
 //!
-//! - [`integration`]: per-tenant configuration, the org claim, the API token in its vault;
+//! - [`integration`]: per-tenant configuration, the org claim, the API token in its vault
+//!   (changed under a short hold, `hold`);
 //! - [`state`]: sync status, the per-tenant lease, the due list;
 //! - `sync` / `apply` / `checkpoint` (feature `okta`): one run — read Okta, then apply.
 
@@ -13,6 +14,7 @@ mod apply;
 pub mod checkpoint;
 #[cfg(feature = "okta")]
 pub mod configure;
+mod hold;
 pub mod integration;
 #[cfg(any(test, feature = "contract-tests"))]
 pub mod invariants;

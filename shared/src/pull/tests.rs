@@ -113,6 +113,52 @@ async fn configuration_rules_hold_and_leave_nothing_behind() {
     assert_eq!(invariants::check(i, &all).await, Vec::<String>::new());
 }
 
+/// Configures and disables of one tenant racing each other (the vault is outside the table's
+/// transactions): whoever wins, the token in the vault is the one of the integration recorded,
+/// and none is left without one.
+#[tokio::test(flavor = "multi_thread")]
+async fn racing_configures_leave_the_winners_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = services(dir.path()).await;
+    tenant(&s, "race", Mode::OktaApi).await;
+    let (i, t) = (&s.integrations, id("race"));
+    let with = |org: &str, token: &str| NewIntegration { token: token.into(), ..new(org) };
+    let (mut configured, mut both) = (0, 0);
+    for round in 0..30 {
+        // Two orgs at once on a tenant without an integration: at most one is recorded.
+        let (a, b) = (format!("00tokA{round}"), format!("00tokB{round}"));
+        let (ra, rb) = tokio::join!(
+            i.configure(&s.tenants, &t, with("00oOrgA", &a)),
+            i.configure(&s.tenants, &t, with("00oOrgB", &b))
+        );
+        assert!(!(ra.is_ok() && rb.is_ok()), "{ra:?} {rb:?}");
+        for (r, token) in [(&ra, &a), (&rb, &b)] {
+            if r.is_ok() {
+                configured += 1;
+                assert_eq!(i.token(&t).await.unwrap().as_ref(), Some(token), "round {round}");
+            } else {
+                assert!(matches!(r, Err(PullError::Busy | PullError::Refused(_))), "{r:?}");
+            }
+        }
+        assert_eq!(invariants::check(i, std::slice::from_ref(&t)).await, Vec::<String>::new(), "round {round}");
+        // A new token for the same app while it is disabled: either order, nothing left over.
+        let c = format!("00tokC{round}");
+        let org = i.get(&t).await.unwrap().map(|x| x.org_id);
+        let (rc, rd) =
+            tokio::join!(i.configure(&s.tenants, &t, with(org.as_deref().unwrap_or("00oOrgA"), &c)), i.disable(&t));
+        both += u8::from(rc.is_ok() && rd.is_ok());
+        if rc.is_ok() && i.get(&t).await.unwrap().is_some() {
+            assert_eq!(i.token(&t).await.unwrap(), Some(c), "round {round}");
+        }
+        assert_eq!(invariants::check(i, std::slice::from_ref(&t)).await, Vec::<String>::new(), "round {round}");
+        if i.get(&t).await.unwrap().is_some() {
+            i.disable(&t).await.unwrap();
+        }
+    }
+    assert!(configured > 0, "no configure won in 30 rounds");
+    eprintln!("{configured} configures won; configure and disable both succeeded {both} times");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn of_two_lease_takers_one_wins() {
     let dir = tempfile::tempdir().unwrap();

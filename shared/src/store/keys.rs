@@ -17,6 +17,7 @@
 //! | tenant (registry)   | `D#tenants`                | `{t}`       |                      |         |
 //! | token last use      | `D#token-use`              | `{t}.{tok}` |                      |         |
 //! | Okta integration    | `T#{t}#OKTA`               | `CONFIG`    |                      |         |
+//! | Okta config hold    | `T#{t}#OKTA`               | `HOLD`      |                      |         |
 //! | Okta sync state     | `T#{t}#OKTA`               | `STATE`     | `OKTA#DUE`           | `{due}#{t}` (while enabled) |
 //! | Okta org claim      | `OKTA#ORG#{h(orgId)}`      | `CLAIM`     |                      |         |
 //! | sync checkpoint     | `T#{t}#OKTA#RUN`           | `{run}#{n}` |                      |         |
@@ -211,6 +212,11 @@ fn okta_partition(t: &str) -> String {
 /// A tenant's Okta API integration (domain, application, org id, interval; never the token).
 pub fn okta_config(t: &str) -> Key {
     Key::new(okta_partition(t), "CONFIG")
+}
+
+/// The short hold a configure or disable keeps on a tenant's integration (`pull/hold.rs`).
+pub fn okta_hold(t: &str) -> Key {
+    Key::new(okta_partition(t), "HOLD")
 }
 
 /// A tenant's sync state: status, lease and checkpoint reference.
