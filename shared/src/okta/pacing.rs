@@ -193,10 +193,15 @@ pub fn observe(state: &mut BucketState, info: RateInfo, now: Instant) {
     let fresh = Window { remaining: info.remaining, reset_epoch: info.reset_epoch, reset_at: now + info.reset_in };
     match state.window.as_mut() {
         // The same window (one second of slack for a server that rounds): the lower count
-        // wins, since answers to concurrent requests arrive in any order.
+        // wins, since answers to concurrent requests arrive in any order. The newest answer
+        // says when the reset comes, as it read `Reset` against the best bound of the server's
+        // clock (the bound only tightens; the first answer's may be a second short); of two
+        // `Reset` figures a second apart, the later one.
         Some(w) if w.reset_epoch.abs_diff(info.reset_epoch) <= 1 => {
             w.remaining = w.remaining.min(info.remaining);
-            w.reset_at = w.reset_at.max(fresh.reset_at);
+            let epoch = w.reset_epoch.max(info.reset_epoch);
+            w.reset_at = fresh.reset_at + Duration::from_secs(epoch - info.reset_epoch);
+            w.reset_epoch = epoch;
         }
         // A late answer from an earlier window.
         Some(w) if info.reset_epoch < w.reset_epoch => {}
