@@ -86,17 +86,16 @@ fn few_left_are_spread_over_the_window() {
 #[test]
 fn the_newest_answer_says_when_the_window_resets() {
     let now = Instant::now();
-    let mut s = BucketState::default();
-    // The first answer read the server's clock from one `Date` (up to a second short); a later
-    // one, from a tighter bound, knows the reset comes a second sooner.
-    observe(&mut s, info(1, 1060, 61), now);
-    observe(&mut s, info(0, 1060, 60), now);
-    assert_eq!(reserve(&mut s, now, 5), now + Duration::from_secs(60) + RESET_MARGIN);
-    // `Reset` figures a second apart (a server that rounds): the later one counts.
-    let mut s = BucketState::default();
-    observe(&mut s, info(1, 1061, 61), now);
-    observe(&mut s, info(0, 1060, 60), now);
-    assert_eq!(reserve(&mut s, now, 5), now + Duration::from_secs(61) + RESET_MARGIN);
+    // (the first answer's Reset, the second's, the wait until the reset). The first answer read
+    // the server's clock from one `Date` (up to a second short), so its wait is a second long;
+    // the second, from a tighter bound, knows better. Of `Reset` figures a second apart (a
+    // server that rounds), the later one counts.
+    for (first, second, wait) in [(1060, 1060, 60), (1061, 1060, 61)] {
+        let mut s = BucketState::default();
+        observe(&mut s, info(1, first, 61), now);
+        observe(&mut s, info(0, second, 60), now);
+        assert_eq!(reserve(&mut s, now, 5), now + Duration::from_secs(wait) + RESET_MARGIN, "{first} {second}");
+    }
 }
 
 #[test]

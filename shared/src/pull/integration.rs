@@ -115,6 +115,8 @@ impl Integrations {
     /// Records a checked integration (see the module notes for the rules), under the
     /// tenant's hold (`hold`).
     pub async fn configure(&self, tenants: &Tenants, t: &TenantId, new: NewIntegration) -> PullResult<Integration> {
+        check_interval(new.interval_seconds)?;
+        check_app_id(&new.app_id)?;
         let h = hold::take(self.table.as_ref(), t).await?;
         let r = self.configure_held(tenants, t, new, &h).await;
         hold::settle(self.table.as_ref(), t, h, r).await
@@ -127,8 +129,6 @@ impl Integrations {
         new: NewIntegration,
         h: &Hold,
     ) -> PullResult<Integration> {
-        check_interval(new.interval_seconds)?;
-        check_app_id(&new.app_id)?;
         let tenant = tenants.show(t).await?;
         if tenant.settings.mode != Mode::OktaApi {
             return Err(PullError::Refused(format!(

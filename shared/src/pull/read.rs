@@ -87,8 +87,7 @@ pub async fn read(
     u.and(g)?;
     dedupe(users, |u| &u.okta_id);
     dedupe(groups, |g| &g.okta_id);
-    unnamed.sort_unstable();
-    unnamed.dedup();
+    dedupe(unnamed, |x| x);
     Ok(())
 }
 

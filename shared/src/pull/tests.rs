@@ -123,7 +123,7 @@ async fn racing_configures_leave_the_winners_token() {
     tenant(&s, "race", Mode::OktaApi).await;
     let (i, t) = (&s.integrations, id("race"));
     let with = |org: &str, token: &str| NewIntegration { token: token.into(), ..new(org) };
-    let (mut configured, mut both) = (0, 0);
+    let mut configured = 0;
     for round in 0..30 {
         // Two orgs at once on a tenant without an integration: at most one is recorded.
         let (a, b) = (format!("00tokA{round}"), format!("00tokB{round}"));
@@ -146,7 +146,7 @@ async fn racing_configures_leave_the_winners_token() {
         let org = i.get(&t).await.unwrap().map(|x| x.org_id);
         let (rc, rd) =
             tokio::join!(i.configure(&s.tenants, &t, with(org.as_deref().unwrap_or("00oOrgA"), &c)), i.disable(&t));
-        both += u8::from(rc.is_ok() && rd.is_ok());
+        assert!(matches!(rd, Ok(()) | Err(PullError::Busy | PullError::NotConfigured(_))), "{rd:?}");
         if rc.is_ok() && i.get(&t).await.unwrap().is_some() {
             assert_eq!(i.token(&t).await.unwrap(), Some(c), "round {round}");
         }
@@ -156,7 +156,6 @@ async fn racing_configures_leave_the_winners_token() {
         }
     }
     assert!(configured > 0, "no configure won in 30 rounds");
-    eprintln!("{configured} configures won; configure and disable both succeeded {both} times");
 }
 
 #[tokio::test(flavor = "multi_thread")]
