@@ -112,3 +112,55 @@ fn concurrent_configures_of_one_org() {
     assert_eq!(configured, results);
     stop(d);
 }
+
+/// Two processes configure one tenant at once for two orgs, each with its own token (DynamoDB
+/// and Secrets Manager: the vault is outside the table's transactions): at most one wins, and
+/// the token kept is the winner's, so a sync of the tenant reaches Synced (the loser's token
+/// would be refused by the winner's org).
+#[test]
+fn concurrent_configures_of_one_tenant_keep_the_winners_token() {
+    if std::env::var_os("INLET_E2E_DYNAMODB").is_none() {
+        eprintln!("okta e2e: one tenant's concurrent configures run on DynamoDB only (pull unit tests cover redb)");
+        return;
+    }
+    let org = |id: &str, token: &str, seed: u64| {
+        double(Options { org_id: id.into(), tokens: vec![token.into()], ..fast() }, 3, 1, seed)
+    };
+    let orgs = [
+        (org("00oRaceOrgA00000001", "00RaceTokenA", 95), "00RaceTokenA"),
+        (org("00oRaceOrgB00000002", "00RaceTokenB", 96), "00RaceTokenB"),
+    ];
+    let cli = Cli::new();
+    cli.json(&["tenants", "create", "race", "--mode", "okta-api"]);
+    let mut wins = 0;
+    for round in 0..3 {
+        let mut children = Vec::new();
+        for (n, (d, token)) in orgs.iter().enumerate() {
+            let file = cli.token_file(&format!("race-{n}.token"), token);
+            let mut cmd = cli.command(&[
+                "okta",
+                "configure",
+                "race",
+                "--domain",
+                &d.url(),
+                "--app-id",
+                d.app_id(),
+                "--token-file",
+                &file,
+            ]);
+            children.push(cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap());
+        }
+        let ok: Vec<bool> = children.into_iter().map(|c| c.wait_with_output().unwrap().status.success()).collect();
+        assert!(ok.iter().filter(|x| **x).count() <= 1, "round {round}: {ok:?}");
+        if status(&cli, "race")["configured"] == true {
+            wins += 1;
+            sync_now(&cli, "race");
+            let r = cli.run(&["okta", "disable", "race"]);
+            assert!(r.ok, "round {round}: {}", r.stderr);
+        }
+    }
+    assert!(wins > 0, "no configure won in 3 rounds");
+    for (d, _) in orgs {
+        stop(d);
+    }
+}
