@@ -189,6 +189,28 @@ pub struct Counted<T> {
 }
 
 impl<T: Table> Counted<T> {
+    async fn counted_seq(&self, transactions: Vec<Vec<Write>>, deferred: bool) -> (usize, Result<(), StoreError>) {
+        // Sized against the state before the first: a later transaction's items are rarely an
+        // earlier one's.
+        let mut tallies = Vec::with_capacity(transactions.len());
+        for w in &transactions {
+            match self.tally_of(w).await {
+                Ok(t) => tallies.push(t),
+                Err(e) => return (0, Err(e)),
+            }
+        }
+        let (applied, result) = if deferred {
+            self.inner.transact_seq_deferred(transactions).await
+        } else {
+            self.inner.transact_seq(transactions).await
+        };
+        let mut c = self.count();
+        for t in tallies.iter().take(applied) {
+            c.add_transaction(t);
+        }
+        (applied, result)
+    }
+
     pub fn new(inner: T) -> Self {
         Self { inner, tally: Mutex::new(Tally::default()), sizing: false }
     }
@@ -255,21 +277,11 @@ impl<T: Table> Table for Counted<T> {
     /// Counted per transaction applied (the embedded store commits them under one fsync;
     /// DynamoDB makes one request each).
     async fn transact_seq(&self, transactions: Vec<Vec<Write>>) -> (usize, Result<(), StoreError>) {
-        // Sized against the state before the first: a later transaction's items are rarely an
-        // earlier one's.
-        let mut tallies = Vec::with_capacity(transactions.len());
-        for w in &transactions {
-            match self.tally_of(w).await {
-                Ok(t) => tallies.push(t),
-                Err(e) => return (0, Err(e)),
-            }
-        }
-        let (applied, result) = self.inner.transact_seq(transactions).await;
-        let mut c = self.count();
-        for t in tallies.iter().take(applied) {
-            c.add_transaction(t);
-        }
-        (applied, result)
+        self.counted_seq(transactions, false).await
+    }
+
+    async fn transact_seq_deferred(&self, transactions: Vec<Vec<Write>>) -> (usize, Result<(), StoreError>) {
+        self.counted_seq(transactions, true).await
     }
 
     fn commits_together(&self) -> bool {

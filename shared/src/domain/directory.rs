@@ -106,6 +106,13 @@ impl Directory {
         Self { table, retention: activity::DEFAULT_RETENTION }
     }
 
+    /// This directory with every write deferred ([`crate::store::deferred`]): for bulk work
+    /// that ends with an ordinary write of its own and is redone when it stopped before it.
+    pub fn deferred(&self) -> Self {
+        let table: Arc<dyn Table> = Arc::new(crate::store::deferred::Deferred::new(Arc::clone(&self.table)));
+        Self { table, retention: self.retention }
+    }
+
     pub fn with_retention(mut self, retention: Duration) -> Self {
         self.retention = retention;
         self

@@ -323,7 +323,10 @@ impl Puller {
         prepared: stage::Stage,
     ) -> Result<Counts, Stop> {
         let table = self.integrations.table().as_ref();
-        let work = apply::apply(&self.directory, table, caller, snap, existing, prepared);
+        // Deferred: the run's own state write that follows makes the apply durable, and a run
+        // that stopped before it applies the snapshot again from its checkpoint.
+        let dir = self.directory.deferred();
+        let work = apply::apply(&dir, table, caller, snap, existing, prepared);
         tokio::pin!(work);
         loop {
             tokio::select! {

@@ -26,7 +26,8 @@ pub async fn run_all(table: &dyn Table) {
     counters_add_atomically(table, &p("f")).await;
     get_many_returns_what_exists(table, &p("g")).await;
     concurrent_unique_inserts_admit_one(table, &p("h")).await;
-    sequences_stop_at_the_first_failure(table, &p("i")).await;
+    sequences_stop_at_the_first_failure(table, &p("i"), false).await;
+    sequences_stop_at_the_first_failure(table, &p("m"), true).await;
     touches_raise_the_version_only(table, &p("j")).await;
     expiry_round_trips(table, &p("k")).await;
     queries_run_newest_first_and_in_ranges(table, &p("l")).await;
@@ -146,21 +147,24 @@ async fn touches_raise_the_version_only(t: &dyn Table, pk: &str) {
     assert_eq!(t.get(&key).await.unwrap().unwrap().version, 15);
 }
 
-async fn sequences_stop_at_the_first_failure(t: &dyn Table, pk: &str) {
+/// Deferred sequences (`deferred`) are sequences like the others, durable or not.
+async fn sequences_stop_at_the_first_failure(t: &dyn Table, pk: &str, deferred: bool) {
+    let seq = |txs: Vec<Vec<Write>>| async move {
+        if deferred { t.transact_seq_deferred(txs).await } else { t.transact_seq(txs).await }
+    };
     t.transact(vec![put(item(pk, "taken", 1, ""), Condition::None)]).await.unwrap();
-    let (applied, result) = t
-        .transact_seq(vec![
-            vec![put(item(pk, "one", 1, ""), Condition::NotExists)],
-            vec![put(item(pk, "two", 1, ""), Condition::None), put(item(pk, "taken", 2, ""), Condition::NotExists)],
-            vec![put(item(pk, "three", 1, ""), Condition::None)],
-        ])
-        .await;
+    let (applied, result) = seq(vec![
+        vec![put(item(pk, "one", 1, ""), Condition::NotExists)],
+        vec![put(item(pk, "two", 1, ""), Condition::None), put(item(pk, "taken", 2, ""), Condition::NotExists)],
+        vec![put(item(pk, "three", 1, ""), Condition::None)],
+    ])
+    .await;
     assert_eq!(applied, 1);
     assert!(matches!(result, Err(StoreError::ConditionFailed { index: 1 })), "{result:?}");
     assert!(t.get(&Key::new(pk, "one")).await.unwrap().is_some());
     assert!(t.get(&Key::new(pk, "two")).await.unwrap().is_none());
     assert!(t.get(&Key::new(pk, "three")).await.unwrap().is_none());
-    let (applied, result) = t.transact_seq(vec![vec![put(item(pk, "four", 1, ""), Condition::None)]; 1]).await;
+    let (applied, result) = seq(vec![vec![put(item(pk, "four", 1, ""), Condition::None)]; 1]).await;
     assert_eq!((applied, result.is_ok()), (1, true));
 }
 

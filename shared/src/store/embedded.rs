@@ -49,6 +49,20 @@ fn now_seconds() -> i64 {
 }
 
 impl EmbeddedStore {
+    async fn write(&self, transactions: Vec<Vec<Write>>, durable: bool) -> (usize, Result<(), StoreError>) {
+        if let Some(e) = transactions.iter().find_map(|w| validate_transaction(w).err()) {
+            return (0, Err(e));
+        }
+        let (done, result) = oneshot::channel();
+        if let Err(e) = self.send(Job::Write { transactions, durable, done }).await {
+            return (0, Err(e));
+        }
+        match result.await {
+            Ok((outcome, _handed_back)) => outcome,
+            Err(_) => (0, Err(StoreError::Backend("the store writer stopped".into()))),
+        }
+    }
+
     /// Opens (or creates) `dir/inlet.redb`. Must be called inside a Tokio runtime's context
     /// only for the returned handle's use; the writer runs on its own thread.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
@@ -243,17 +257,13 @@ impl Table for EmbeddedStore {
     }
 
     async fn transact_seq(&self, transactions: Vec<Vec<Write>>) -> (usize, Result<(), StoreError>) {
-        if let Some(e) = transactions.iter().find_map(|w| validate_transaction(w).err()) {
-            return (0, Err(e));
-        }
-        let (done, result) = oneshot::channel();
-        if let Err(e) = self.send(Job::Write { transactions, done }).await {
-            return (0, Err(e));
-        }
-        match result.await {
-            Ok((outcome, _handed_back)) => outcome,
-            Err(_) => (0, Err(StoreError::Backend("the store writer stopped".into()))),
-        }
+        self.write(transactions, true).await
+    }
+
+    /// Committed without an fsync of its own (redb's non-durable commit): it becomes durable
+    /// with the next durable commit, which any ordinary write, acknowledgement or sweep makes.
+    async fn transact_seq_deferred(&self, transactions: Vec<Vec<Write>>) -> (usize, Result<(), StoreError>) {
+        self.write(transactions, false).await
     }
 
     fn commits_together(&self) -> bool {
@@ -264,10 +274,12 @@ impl Table for EmbeddedStore {
 #[async_trait]
 impl Feed for EmbeddedStore {
     async fn next(&self, limit: usize) -> Result<Vec<(u64, Item)>, StoreError> {
+        // Entries past the head are not durable yet (a deferred write appended them).
+        let head = self.head();
         self.read(move |txn| {
             let feed = txn.open_table(FEED)?;
             let mut out = Vec::new();
-            for entry in feed.iter()?.take(limit) {
+            for entry in feed.range(..=head)?.take(limit) {
                 let (seq, v) = entry?;
                 out.push((seq.value(), decode_entry(seq.value(), v.value())?));
             }

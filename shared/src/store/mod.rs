@@ -6,6 +6,7 @@
 
 #[cfg(any(test, feature = "contract-tests"))]
 pub mod contract;
+pub mod deferred;
 pub mod docs;
 #[cfg(any(test, feature = "contract-tests"))]
 pub mod docs_contract;
@@ -201,6 +202,16 @@ pub trait Table: Send + Sync {
             }
         }
         (total, Ok(()))
+    }
+
+    /// [`Table::transact_seq`] for bulk work that may be lost with the process until the
+    /// next ordinary write commits: visible at once, in order, and made durable by any
+    /// ordinary write that commits after it (everything before it becomes durable with it).
+    /// For a writer that ends with an ordinary write of its own and redoes its work when it
+    /// stopped before that one (the pull's apply). A backend whose every write is durable
+    /// (DynamoDB) makes no difference.
+    async fn transact_seq_deferred(&self, transactions: Vec<Vec<Write>>) -> (usize, Result<(), StoreError>) {
+        self.transact_seq(transactions).await
     }
 
     /// Whether [`Table::transact_seq`] commits a call's transactions together (one writer,

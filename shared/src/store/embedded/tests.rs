@@ -215,3 +215,33 @@ async fn a_waiting_reader_wakes_on_a_commit_and_group_commits_keep_order() {
     // Once past the head, a wait returns at once.
     tokio::time::timeout(Duration::from_secs(1), store.wait_past(store.head() - 1)).await.unwrap();
 }
+
+#[tokio::test]
+async fn deferred_writes_are_seen_at_once_and_their_feed_entries_once_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let user = Item::new(Key::new("T#acme#U#2", "USER"), b"{}".to_vec());
+    {
+        let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+        store.transact(vec![put(entry("acme", 1, "e1"), Condition::NotExists)]).await.unwrap();
+        // Through the deferring view, as a bulk writer's directory writes.
+        let deferred = crate::store::deferred::Deferred::new(store.clone());
+        deferred
+            .transact(vec![put(user.clone(), Condition::NotExists), put(entry("acme", 2, "e2"), Condition::None)])
+            .await
+            .unwrap();
+        // Its conditions hold as any write's.
+        let err = deferred.transact(vec![put(user.clone(), Condition::NotExists)]).await.unwrap_err();
+        assert!(matches!(err, StoreError::ConditionFailed { index: 0 }), "{err:?}");
+        assert_eq!(store.get(&user.key).await.unwrap().map(|i| i.body), Some(b"{}".to_vec()));
+        // Not durable yet: the feed does not offer its entry.
+        assert_eq!((store.head(), ids(&store.next(10).await.unwrap())), (1, vec!["e1".to_owned()]));
+        store.transact(vec![put(entry("acme", 3, "e3"), Condition::None)]).await.unwrap();
+        assert_eq!((store.head(), ids(&store.next(10).await.unwrap()).len()), (3, 3));
+        // Deferred writes last of all: the store makes them durable as it closes.
+        store.transact_seq_deferred(vec![vec![put(entry("acme", 4, "e4"), Condition::None)]]).await.1.unwrap();
+        assert_eq!(store.head(), 3);
+    }
+    let store = reopen(dir.path()).await;
+    assert_eq!(ids(&store.next(10).await.unwrap()), vec!["e1", "e2", "e3", "e4"]);
+    assert_eq!((store.head(), store.get(&user.key).await.unwrap().is_some()), (4, true));
+}

@@ -1,7 +1,9 @@
 //! The embedded store's one writer thread. It group-commits: it takes every job waiting
 //! (transactions, feed acknowledgements, expiry sweeps), applies each inside one redb write
 //! transaction, commits durably (fsync), and only then answers them. That keeps "nothing
-//! acknowledged is lost" without paying one fsync per request.
+//! acknowledged is lost" without paying one fsync per request. A batch of deferred writes
+//! only ([`crate::store::Table::transact_seq_deferred`]) commits without the fsync; the next
+//! durable commit makes it durable, and the feed's head moves past its entries only then.
 
 use super::codec::{decode, decode_meta, encode, encode_entry, gsi_key, key_of_raw, table_key, with_version};
 use super::{EXPIRY, FEED, GSI1, ITEMS, META, NEXT_SEQ};
@@ -21,8 +23,9 @@ pub type Outcome = (usize, Result<(), StoreError>);
 pub type Written = (Outcome, Vec<Vec<Write>>);
 
 pub enum Job {
-    /// A sequence of transactions from one caller, applied in order until one fails.
-    Write { transactions: Vec<Vec<Write>>, done: oneshot::Sender<Written> },
+    /// A sequence of transactions from one caller, applied in order until one fails;
+    /// `durable`: answered only once on disk.
+    Write { transactions: Vec<Vec<Write>>, durable: bool, done: oneshot::Sender<Written> },
     /// Removes feed entries up to and including `through`.
     Ack { through: u64, done: oneshot::Sender<Result<(), StoreError>> },
     /// Removes up to [`SWEEP_MAX`] items whose `expires` is before `now`; answers how many.
@@ -36,6 +39,8 @@ enum Answer {
 }
 
 pub fn write_loop(db: &Database, mut rx: mpsc::Receiver<Job>, head: &watch::Sender<u64>) {
+    // The last feed entry appended by a commit not yet durable, and whether there is one.
+    let (mut unpublished, mut undurable) = (None, false);
     while let Some(first) = rx.blocking_recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -44,10 +49,13 @@ pub fn write_loop(db: &Database, mut rx: mpsc::Receiver<Job>, head: &watch::Send
                 Err(_) => break,
             }
         }
-        match commit_batch(db, &batch) {
+        let durable = batch.iter().any(|j| !matches!(j, Job::Write { durable: false, .. }));
+        match commit_batch(db, &batch, durable) {
             Ok((answers, appended_through)) => {
+                unpublished = appended_through.or(unpublished);
+                undurable = !durable;
                 // Readers of the feed learn of new entries only once they are durable.
-                if let Some(seq) = appended_through {
+                if let (true, Some(seq)) = (durable, unpublished.take()) {
                     head.send_replace(seq);
                 }
                 for (job, answer) in batch.into_iter().zip(answers) {
@@ -61,11 +69,22 @@ pub fn write_loop(db: &Database, mut rx: mpsc::Receiver<Job>, head: &watch::Send
             }
         }
     }
+    // The store is closing: what deferred writes left is made durable.
+    if undurable {
+        match commit_batch(db, &[], true) {
+            Ok(_) => {
+                if let Some(seq) = unpublished {
+                    head.send_replace(seq);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "the store's last deferred writes may be lost"),
+        }
+    }
 }
 
 fn reply(job: Job, answer: Result<Answer, StoreError>) {
     match (job, answer) {
-        (Job::Write { done, transactions }, Ok(Answer::Write(o))) => drop(done.send((o, transactions))),
+        (Job::Write { done, transactions, .. }, Ok(Answer::Write(o))) => drop(done.send((o, transactions))),
         (Job::Ack { done, .. }, Ok(Answer::Ack)) => drop(done.send(Ok(()))),
         (Job::Sweep { done: Some(done), .. }, Ok(Answer::Sweep(n))) => drop(done.send(Ok(n))),
         (Job::Sweep { done: None, .. }, Ok(Answer::Sweep(n))) => {
@@ -73,7 +92,7 @@ fn reply(job: Job, answer: Result<Answer, StoreError>) {
                 tracing::debug!(removed = n, "expired items swept");
             }
         }
-        (Job::Write { done, transactions }, Err(e)) => drop(done.send(((0, Err(e)), transactions))),
+        (Job::Write { done, transactions, .. }, Err(e)) => drop(done.send(((0, Err(e)), transactions))),
         (Job::Ack { done, .. }, Err(e)) => drop(done.send(Err(e))),
         (Job::Sweep { done: Some(done), .. }, Err(e)) => drop(done.send(Err(e))),
         (Job::Sweep { done: None, .. }, Err(e)) => tracing::warn!(error = %e, "expiry sweep failed"),
@@ -93,8 +112,11 @@ struct Tables<'t> {
 }
 
 /// Commits the batch; answers each job, and the last feed sequence number appended, if any.
-fn commit_batch(db: &Database, batch: &[Job]) -> Result<(Vec<Answer>, Option<u64>), redb::Error> {
-    let txn = db.begin_write()?;
+fn commit_batch(db: &Database, batch: &[Job], durable: bool) -> Result<(Vec<Answer>, Option<u64>), redb::Error> {
+    let mut txn = db.begin_write()?;
+    if !durable {
+        txn.set_durability(redb::Durability::None)?;
+    }
     let mut answers = Vec::with_capacity(batch.len());
     let appended_through;
     {
