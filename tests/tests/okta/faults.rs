@@ -3,6 +3,7 @@
 
 use super::*;
 use okta_double::Fault;
+use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -135,6 +136,40 @@ fn budget_pauses_and_the_next_pass_resumes() {
     let fetched_before = seen.div_ceil(USERS_PAGE as u64);
     assert_eq!(d.requests().path(APP_USERS), pages - fetched_before, "saved pages were fetched again");
     assert_eq!(status(&cli, "acme")["status"], "Synced");
+    let (users, _) = check(&cli, "acme", &d);
+    assert_eq!(users.len(), n);
+    stop(d);
+}
+
+/// A run killed while it applies (on the embedded store the apply's writes are deferred, so
+/// the kill can undo the newest of them): the next run completes the sync, nothing lost.
+#[test]
+fn killed_while_applying_the_next_run_completes() {
+    let (n, groups) = (size(6000, 600), size(30, 6));
+    let d = double(fast(), n, groups, 10);
+    let cli = Cli::new();
+    okta_tenant(&cli, "acme", &d);
+    let lease = [("INLET_PULL_LEASE_SECONDS", "3")];
+    let mut child = cli.command(&["okta", "sync-now", "acme"]);
+    let mut child = child.envs(lease).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    // Its progress lines name the phase: killed as soon as it says it applies.
+    // (The pipe stays open until the kill: a closed one would fail the run's next line.)
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let applying = lines.by_ref().map_while(Result::ok).any(|l| l.starts_with("apply:"));
+    assert!(applying, "the run never reached its apply");
+    // Into the apply (seconds long at this size), well before its end.
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    drop(lines);
+    let st = status(&cli, "acme");
+    // In progress, or pending once its lease lapsed: not synced either way.
+    assert!(st["status"] != "Synced" && st["lastSuccess"].is_null(), "{st:#}");
+    std::thread::sleep(Duration::from_millis(3500));
+    let r = cli.run_env(&["okta", "sync-now", "acme", "--json"], &lease);
+    assert!(r.ok, "{}", r.stderr);
+    let st: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(st["status"], "Synced", "{st:#}");
     let (users, _) = check(&cli, "acme", &d);
     assert_eq!(users.len(), n);
     stop(d);
