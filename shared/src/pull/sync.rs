@@ -324,7 +324,7 @@ impl Puller {
     ) -> Result<Counts, Stop> {
         let table = self.integrations.table().as_ref();
         // Deferred: the run's own state write that follows makes the apply durable, and a run
-        // that stopped before it applies the snapshot again from its checkpoint.
+        // that stopped before it reads again (or resumes its checkpoint) and applies again.
         let dir = self.directory.deferred();
         let work = apply::apply(&dir, table, caller, snap, existing, prepared);
         tokio::pin!(work);
